@@ -1,0 +1,47 @@
+package org.jvirtio.api.device;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A virtio device model, as a transport sees it. Device bundles implement this (usually by extending
+ * {@link AbstractVirtioDevice}); transports never know the device type beyond {@link #deviceId()}.
+ * A transport calls these methods from one thread at a time per device.
+ */
+@ConsumerType
+public interface VirtioDevice {
+
+    /** The virtio device id ({@link org.jvirtio.api.VirtioDeviceId}). */
+    int deviceId();
+
+    /** Number of virtqueues the device offers. */
+    int queueCount();
+
+    /** The largest size queue {@code index} may have. */
+    int queueMaxSize(int index);
+
+    /** Every feature bit the device offers, device-independent ones included. */
+    long offeredFeatures();
+
+    /** Bytes of device configuration space. */
+    int configSize();
+
+    /** Reads configuration space; bytes past {@link #configSize()} read as zero. */
+    void readConfig(int offset, byte[] dst, int dstOffset, int length);
+
+    /** Writes configuration space; bytes outside the writable fields are ignored. */
+    void writeConfig(int offset, byte[] src, int srcOffset, int length);
+
+    /**
+     * Starts the device: the driver has set DRIVER_OK.
+     *
+     * @throws DeviceActivationException if the device cannot run with what was negotiated; the
+     *         transport then sets DEVICE_NEEDS_RESET
+     */
+    void activate(DeviceActivation activation);
+
+    /** The driver notified (kicked) queue {@code index}. */
+    void queueNotified(int index);
+
+    /** Stops the device and forgets all driver state; the device may be activated again. */
+    void reset();
+}

@@ -1,0 +1,49 @@
+package org.jvirtio.itest;
+
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.options;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.File;
+
+import org.ops4j.pax.exam.Option;
+
+/**
+ * The container every jvirtio itest runs in: Felix with SCR (and the OSGi APIs SCR needs as separate
+ * bundles), JNA, and the jvirtio api, native and vring bundles as built by this reactor.
+ */
+final class FelixOptions {
+    private FelixOptions() {
+    }
+
+    /**
+     * Runs in the driver JVM (outside OSGi). Our bundles are plain {@code file:} URLs of jars that the
+     * pre-integration-test phase copied to {@code target/bundles}: works in {@code verify} without
+     * {@code install}, and pax-url needs no Maven resolution for them.
+     */
+    private static Option fileBundle(String name) {
+        File f = new File(System.getProperty("bundles.dir", "target/bundles"), name + ".jar");
+        if (!f.isFile()) {
+            throw new IllegalStateException("missing bundle " + f + " (run through mvn verify)");
+        }
+        return bundle(f.toURI().toString());
+    }
+
+    static Option[] jvirtioInFelix() {
+        return options(
+                // pax-logging-api's fallback logger prints DEBUG to stdout by default
+                systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
+                fileBundle("org.osgi.util.function"),
+                fileBundle("org.osgi.util.promise"),
+                fileBundle("org.osgi.service.component"),
+                fileBundle("org.apache.felix.scr"),
+                fileBundle("jna"),
+                fileBundle("jvirtio-api"),
+                fileBundle("jvirtio-native"),
+                fileBundle("jvirtio-vring"),
+                junitBundles(),
+                cleanCaches());
+    }
+}

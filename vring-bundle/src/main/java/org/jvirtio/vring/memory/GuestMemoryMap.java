@@ -1,0 +1,337 @@
+package org.jvirtio.vring.memory;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+
+import org.jvirtio.api.memory.GuestMemory;
+import org.jvirtio.api.memory.GuestMemoryException;
+
+/**
+ * An immutable map of guest-physical regions onto host memory. Regions are sorted and never overlap;
+ * each is cut into views of at most 1 GiB ({@link ByteBuffer} cannot address more), and an access that
+ * straddles two views or two adjacent regions takes a slower, still exact path.
+ *
+ * <p>Every public method checks its whole range before touching a byte: a range that is not mapped
+ * throws {@link GuestMemoryException} and copies nothing.
+ */
+public final class GuestMemoryMap implements GuestMemory {
+    private static final int VIEW_SHIFT = 30;
+    private static final int VIEW_SIZE = 1 << VIEW_SHIFT;
+    private static final long VIEW_MASK = VIEW_SIZE - 1;
+    /** Bounded so that a region index fits the encoded location (see {@link #locate}). */
+    public static final int MAX_REGIONS = 2048;
+
+    private static final VarHandle SHORT = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT = MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG = MethodHandles.byteBufferViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    /** A map with no memory at all: every access fails. */
+    public static final GuestMemoryMap EMPTY = new GuestMemoryMap(new GuestRegion[0]);
+
+    private final GuestRegion[] regions;
+    private final long[] starts;
+    private final long[] ends;
+    private final ByteBuffer[][] views;
+
+    private GuestMemoryMap(GuestRegion[] sorted) {
+        if (sorted.length > MAX_REGIONS) {
+            throw new IllegalArgumentException("at most " + MAX_REGIONS + " regions: " + sorted.length);
+        }
+        this.regions = sorted;
+        this.starts = new long[sorted.length];
+        this.ends = new long[sorted.length];
+        this.views = new ByteBuffer[sorted.length][];
+        for (int i = 0; i < sorted.length; i++) {
+            GuestRegion r = sorted[i];
+            starts[i] = r.guestAddress();
+            ends[i] = r.end();
+            if (i > 0 && starts[i] < ends[i - 1]) {
+                throw new IllegalArgumentException("regions overlap: " + sorted[i - 1] + " and " + r);
+            }
+            int count = (int) ((r.size() + VIEW_SIZE - 1) >>> VIEW_SHIFT);
+            views[i] = new ByteBuffer[count];
+            for (int k = 0; k < count; k++) {
+                long offset = (long) k << VIEW_SHIFT;
+                int length = (int) Math.min(VIEW_SIZE, r.size() - offset);
+                views[i][k] = r.backing().slice(r.backingOffset() + offset, length).order(ByteOrder.LITTLE_ENDIAN);
+            }
+        }
+    }
+
+    /**
+     * A map of {@code regions}.
+     *
+     * @throws IllegalArgumentException if two regions overlap
+     */
+    public static GuestMemoryMap of(List<GuestRegion> regions) {
+        GuestRegion[] sorted = regions.toArray(new GuestRegion[0]);
+        Arrays.sort(sorted, Comparator.comparingLong(GuestRegion::guestAddress));
+        return new GuestMemoryMap(sorted);
+    }
+
+    public static GuestMemoryMap of(GuestRegion... regions) {
+        return of(List.of(regions));
+    }
+
+    /** The regions, sorted by guest address. */
+    public List<GuestRegion> regions() {
+        return List.of(regions);
+    }
+
+    /** Index of the region holding {@code address}, or -1. */
+    private int regionOf(long address) {
+        int lo = 0;
+        int hi = starts.length - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (starts[mid] <= address) {
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return hi >= 0 && address < ends[hi] ? hi : -1;
+    }
+
+    @Override
+    public boolean contains(long address, long length) {
+        if (address < 0 || length < 0 || length > Long.MAX_VALUE - address) {
+            return false;
+        }
+        if (length == 0) {
+            return true;
+        }
+        long end = address + length;
+        int r = regionOf(address);
+        while (r >= 0) {
+            if (end <= ends[r]) {
+                return true;
+            }
+            long next = ends[r];
+            r = r + 1 < starts.length && starts[r + 1] == next ? r + 1 : -1;
+        }
+        return false;
+    }
+
+    private void require(long address, long length) {
+        if (!contains(address, length)) {
+            throw new GuestMemoryException("not in guest memory", address, length);
+        }
+    }
+
+    /**
+     * Where {@code [address, address + width)} lies when it is inside one view: the region index in
+     * bits 52-62, the view index in bits 32-51 and the offset inside the view in bits 0-31; -1 when it
+     * is not mapped or straddles a boundary. Encoded in a long so that the hot path allocates nothing.
+     */
+    private long locate(long address, int width) {
+        int r = regionOf(address);
+        if (r < 0 || width > ends[r] - address) {
+            return -1;
+        }
+        long offset = address - starts[r];
+        long view = offset >>> VIEW_SHIFT;
+        int inView = (int) (offset & VIEW_MASK);
+        if (inView > views[r][(int) view].capacity() - width) {
+            return -1;
+        }
+        return ((long) r << 52) | (view << 32) | inView;
+    }
+
+    private ByteBuffer viewAt(long location) {
+        return views[(int) (location >>> 52)][(int) ((location >>> 32) & 0xFFFFF)];
+    }
+
+    @Override
+    public ByteBuffer view(long address, int length) {
+        require(address, length);
+        int r = regionOf(address);
+        if (length > ends[r] - address) {
+            throw new GuestMemoryException("spans two regions", address, length);
+        }
+        GuestRegion region = regions[r];
+        return region.backing().slice(region.backingOffset() + (address - starts[r]), length)
+                .order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    @Override
+    public void read(long address, ByteBuffer dst) {
+        int length = dst.remaining();
+        require(address, length);
+        int position = dst.position();
+        long a = address;
+        int left = length;
+        while (left > 0) {
+            int r = regionOf(a);
+            long offset = a - starts[r];
+            ByteBuffer view = views[r][(int) (offset >>> VIEW_SHIFT)];
+            int inView = (int) (offset & VIEW_MASK);
+            int n = (int) Math.min(left, Math.min(view.capacity() - inView, ends[r] - a));
+            dst.put(position, view, inView, n);
+            position += n;
+            a += n;
+            left -= n;
+        }
+        dst.position(position);
+    }
+
+    @Override
+    public void read(long address, byte[] dst, int offset, int length) {
+        read(address, ByteBuffer.wrap(dst, offset, length));
+    }
+
+    @Override
+    public void write(long address, ByteBuffer src) {
+        int length = src.remaining();
+        require(address, length);
+        int position = src.position();
+        long a = address;
+        int left = length;
+        while (left > 0) {
+            int r = regionOf(a);
+            long offset = a - starts[r];
+            ByteBuffer view = views[r][(int) (offset >>> VIEW_SHIFT)];
+            int inView = (int) (offset & VIEW_MASK);
+            int n = (int) Math.min(left, Math.min(view.capacity() - inView, ends[r] - a));
+            view.put(inView, src, position, n);
+            position += n;
+            a += n;
+            left -= n;
+        }
+        src.position(position);
+    }
+
+    @Override
+    public void write(long address, byte[] src, int offset, int length) {
+        write(address, ByteBuffer.wrap(src, offset, length));
+    }
+
+    /** Reads {@code width} bytes as a little-endian value across a view or region boundary. */
+    private long readStraddling(long address, int width) {
+        ByteBuffer bytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.limit(width);
+        read(address, bytes);
+        return bytes.clear().getLong(0);
+    }
+
+    private void writeStraddling(long address, int width, long value) {
+        ByteBuffer bytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, value);
+        bytes.limit(width);
+        write(address, bytes);
+    }
+
+    @Override
+    public byte getByte(long address) {
+        long at = locate(address, 1);
+        if (at < 0) {
+            throw new GuestMemoryException("not in guest memory", address, 1);
+        }
+        return viewAt(at).get((int) at);
+    }
+
+    @Override
+    public short getShort(long address) {
+        long at = locate(address, 2);
+        return at >= 0 ? (short) SHORT.get(viewAt(at), (int) at) : (short) readStraddling(address, 2);
+    }
+
+    @Override
+    public int getInt(long address) {
+        long at = locate(address, 4);
+        return at >= 0 ? (int) INT.get(viewAt(at), (int) at) : (int) readStraddling(address, 4);
+    }
+
+    @Override
+    public long getLong(long address) {
+        long at = locate(address, 8);
+        return at >= 0 ? (long) LONG.get(viewAt(at), (int) at) : readStraddling(address, 8);
+    }
+
+    @Override
+    public void putByte(long address, byte value) {
+        long at = locate(address, 1);
+        if (at < 0) {
+            throw new GuestMemoryException("not in guest memory", address, 1);
+        }
+        viewAt(at).put((int) at, value);
+    }
+
+    @Override
+    public void putShort(long address, short value) {
+        long at = locate(address, 2);
+        if (at >= 0) {
+            SHORT.set(viewAt(at), (int) at, value);
+        } else {
+            writeStraddling(address, 2, value);
+        }
+    }
+
+    @Override
+    public void putInt(long address, int value) {
+        long at = locate(address, 4);
+        if (at >= 0) {
+            INT.set(viewAt(at), (int) at, value);
+        } else {
+            writeStraddling(address, 4, value);
+        }
+    }
+
+    @Override
+    public void putLong(long address, long value) {
+        long at = locate(address, 8);
+        if (at >= 0) {
+            LONG.set(viewAt(at), (int) at, value);
+        } else {
+            writeStraddling(address, 8, value);
+        }
+    }
+
+    /** The location of an atomic 2-byte access: aligned and inside one view, else an exception. */
+    private long atomicLocation(long address) {
+        long at = (address & 1) == 0 ? locate(address, 2) : -1;
+        if (at < 0) {
+            throw new GuestMemoryException("not an aligned 16-bit location in guest memory", address, 2);
+        }
+        return at;
+    }
+
+    @Override
+    public short getShortAcquire(long address) {
+        long at = atomicLocation(address);
+        try {
+            return (short) SHORT.getAcquire(viewAt(at), (int) at);
+        } catch (IllegalStateException misalignedHostAddress) {
+            throw new GuestMemoryException("host address not aligned for an atomic access", address, 2);
+        }
+    }
+
+    @Override
+    public void putShortRelease(long address, short value) {
+        long at = atomicLocation(address);
+        try {
+            SHORT.setRelease(viewAt(at), (int) at, value);
+        } catch (IllegalStateException misalignedHostAddress) {
+            throw new GuestMemoryException("host address not aligned for an atomic access", address, 2);
+        }
+    }
+
+    @Override
+    public GuestMemory snapshot() {
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("GuestMemoryMap[");
+        for (int i = 0; i < regions.length; i++) {
+            sb.append(i == 0 ? "" : ", ").append("0x").append(Long.toHexString(starts[i]))
+                    .append("-0x").append(Long.toHexString(ends[i]));
+        }
+        return sb.append(']').toString();
+    }
+}

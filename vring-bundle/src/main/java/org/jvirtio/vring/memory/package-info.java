@@ -1,0 +1,7 @@
+/**
+ * Guest memory maps: immutable maps of guest-physical regions onto host memory, and a holder that
+ * swaps them atomically when the VMM changes its memory table.
+ */
+@org.osgi.annotation.bundle.Export
+@org.osgi.annotation.versioning.Version("1.0.0")
+package org.jvirtio.vring.memory;

@@ -1,0 +1,127 @@
+package org.jvirtio.vring.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.jvirtio.api.memory.GuestMemoryException;
+import org.junit.jupiter.api.Test;
+
+class GuestMemoryMapTest {
+    private static final long A = 0x10000;
+    private static final long B = A + 4096;
+    private static final long FAR = 0x100000;
+
+    /** Regions A and B are adjacent; FAR is alone, after a hole. */
+    private final BufferBacking backingA = BufferBacking.allocateDirect(4096);
+    private final BufferBacking backingB = BufferBacking.allocateDirect(4096);
+    private final GuestMemoryMap map = GuestMemoryMap.of(
+            new GuestRegion(FAR, BufferBacking.allocateDirect(4096)),
+            new GuestRegion(B, backingB),
+            new GuestRegion(A, backingA));
+
+    @Test
+    void containsChecksEveryByteAndNeverOverflows() {
+        assertThat(map.contains(A, 4096)).isTrue();
+        assertThat(map.contains(A, 8192)).as("adjacent regions join").isTrue();
+        assertThat(map.contains(A + 4000, 200)).isTrue();
+        assertThat(map.contains(A, 8193)).as("one byte into the hole").isFalse();
+        assertThat(map.contains(A - 1, 2)).isFalse();
+        assertThat(map.contains(B + 4096, 1)).isFalse();
+        assertThat(map.contains(FAR, 4096)).isTrue();
+        assertThat(map.contains(FAR + 4095, 2)).isFalse();
+        assertThat(map.contains(Long.MAX_VALUE, 2)).isFalse();
+        assertThat(map.contains(-16, 32)).isFalse();
+        assertThat(map.contains(A, -1)).isFalse();
+        assertThat(map.contains(A, Long.MAX_VALUE)).isFalse();
+        assertThat(map.contains(0, 0)).as("zero bytes touch nothing").isTrue();
+    }
+
+    @Test
+    void scalarAccessesAreLittleEndianAndMayStraddleAdjacentRegions() {
+        map.putLong(B - 4, 0x1122_3344_5566_7788L);
+        assertThat(map.getLong(B - 4)).isEqualTo(0x1122_3344_5566_7788L);
+        assertThat(map.getInt(B - 4)).isEqualTo(0x5566_7788);
+        assertThat(map.getInt(B)).isEqualTo(0x1122_3344);
+        assertThat(backingA.slice(4092, 4).order(ByteOrder.LITTLE_ENDIAN).getInt(0)).isEqualTo(0x5566_7788);
+        map.putShort(B - 1, (short) 0xABCD);
+        assertThat(map.getShort(B - 1)).isEqualTo((short) 0xABCD);
+        assertThat(map.getByte(B - 1)).isEqualTo((byte) 0xCD);
+    }
+
+    @Test
+    void bulkCopiesCrossRegionsAndFailWholeWhenAnyByteIsUnmapped() {
+        byte[] data = new byte[300];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) i;
+        }
+        map.write(B - 100, data, 0, data.length);
+        byte[] back = new byte[300];
+        map.read(B - 100, back, 0, back.length);
+        assertThat(back).isEqualTo(data);
+
+        ByteBuffer before = ByteBuffer.allocate(16);
+        map.read(B + 4096 - 16, before);
+        assertThatThrownBy(() -> map.write(B + 4096 - 8, new byte[16], 0, 16))
+                .isInstanceOf(GuestMemoryException.class);
+        ByteBuffer after = ByteBuffer.allocate(16);
+        map.read(B + 4096 - 16, after);
+        assertThat(after.flip()).as("a failed write copies nothing").isEqualTo(before.flip());
+    }
+
+    @Test
+    void viewsAreExactAndNeverSpanTwoRegions() {
+        ByteBuffer view = map.view(A + 8, 16);
+        assertThat(view.capacity()).isEqualTo(16);
+        assertThat(view.order()).isEqualTo(ByteOrder.LITTLE_ENDIAN);
+        view.putInt(0, 42);
+        assertThat(map.getInt(A + 8)).isEqualTo(42);
+        assertThatThrownBy(() -> map.view(B - 8, 16)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.view(FAR - 8, 16)).isInstanceOf(GuestMemoryException.class);
+    }
+
+    @Test
+    void outOfRangeScalarAccessesThrow() {
+        assertThatThrownBy(() -> map.getByte(A - 1)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.getLong(FAR + 4090)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.putInt(B + 4094, 1)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.getShort(-2)).isInstanceOf(GuestMemoryException.class);
+    }
+
+    @Test
+    void atomicAccessesNeedAlignmentAndOneView() {
+        map.putShortRelease(A + 2, (short) 7);
+        assertThat(map.getShortAcquire(A + 2)).isEqualTo((short) 7);
+        assertThatThrownBy(() -> map.getShortAcquire(A + 1)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.putShortRelease(FAR + 4096, (short) 1)).isInstanceOf(GuestMemoryException.class);
+    }
+
+    @Test
+    void overlappingRegionsAreRejected() {
+        assertThatThrownBy(() -> GuestMemoryMap.of(new GuestRegion(A, backingA), new GuestRegion(A + 4095, backingB)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("overlap");
+    }
+
+    @Test
+    void regionsMustFitTheirBackingAndTheAddressSpace() {
+        assertThatThrownBy(() -> new GuestRegion(A, 8192, backingA, 0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new GuestRegion(A, 4096, backingA, 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new GuestRegion(Long.MAX_VALUE - 10, backingA)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new GuestRegion(-4096, backingA)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void swappableMemoryReadsTheMapInForce() {
+        SwappableGuestMemory memory = new SwappableGuestMemory(GuestMemoryMap.EMPTY);
+        assertThat(memory.contains(A, 1)).isFalse();
+        assertThat(memory.replace(map)).isSameAs(GuestMemoryMap.EMPTY);
+        memory.putInt(A, 5);
+        assertThat(map.getInt(A)).isEqualTo(5);
+        assertThat(memory.snapshot()).isSameAs(map);
+        memory.replace(GuestMemoryMap.EMPTY);
+        assertThatThrownBy(() -> memory.getInt(A)).isInstanceOf(GuestMemoryException.class);
+    }
+}
