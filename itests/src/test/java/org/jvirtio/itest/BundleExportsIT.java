@@ -49,7 +49,7 @@ public class BundleExportsIT {
             "org.jvirtio.jvirtio-native", Set.of("org.jvirtio.nativeio"),
             "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"));
 
-    private static final Version API_VERSION = new Version(2, 0, 0);
+    private static final Version API_VERSION = new Version(1, 0, 0);
 
     @Inject
     private BundleContext context;

@@ -73,7 +73,10 @@ public final class PackedDeviceQueue implements DeviceVring {
     /** Buffer ids the device holds, and the ring slots each one's chain took. */
     private final boolean[] held;
     private final int[] heldSlots;
-    /** IN_ORDER: ids in pop order (a ring of {@code size}: at most that many are held), and completions waiting for earlier chains. */
+    /**
+     * IN_ORDER: ids in pop order (a ring of {@code size}: at most that many are held), and completions
+     * waiting for earlier chains.
+     */
     private final int[] popOrder;
     private final int[] pendingLength;
     private final boolean[] pendingDone;
@@ -377,7 +380,8 @@ public final class PackedDeviceQueue implements DeviceVring {
     @Override
     public boolean enableNotifications() {
         // off_wrap and flags in one store: the driver never sees DESC with a stale offset.
-        INT.setOpaque(deviceEvent, 0, PackedLayout.eventWord(availPosition(), eventIdx ? EVENT_F_DESC : EVENT_F_ENABLE));
+        int flags = eventIdx ? EVENT_F_DESC : EVENT_F_ENABLE;
+        INT.setOpaque(deviceEvent, 0, PackedLayout.eventWord(availPosition(), flags));
         // Full fence (store-load): the store above must be visible before we re-read the next
         // descriptor's flags. Else the driver may make a chain available, read our old DISABLE and
         // skip its kick while we read the old flags: both sides wait for each other (a lost kick).

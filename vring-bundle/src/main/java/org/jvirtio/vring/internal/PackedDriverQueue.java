@@ -344,14 +344,15 @@ public final class PackedDriverQueue implements DriverQueue {
 
     @Override
     public void disableInterrupts() {
-        INT.setOpaque(driverEvent, 0, PackedLayout.eventWord(PackedLayout.position(lastUsed, usedWrap), EVENT_F_DISABLE));
+        int offWrap = PackedLayout.position(lastUsed, usedWrap);
+        INT.setOpaque(driverEvent, 0, PackedLayout.eventWord(offWrap, EVENT_F_DISABLE));
     }
 
     @Override
     public boolean enableInterrupts() {
         // off_wrap and flags in one store: the device never sees DESC with a stale offset.
-        INT.setOpaque(driverEvent, 0, PackedLayout.eventWord(PackedLayout.position(lastUsed, usedWrap),
-                eventIdx ? EVENT_F_DESC : EVENT_F_ENABLE));
+        int offWrap = PackedLayout.position(lastUsed, usedWrap);
+        INT.setOpaque(driverEvent, 0, PackedLayout.eventWord(offWrap, eventIdx ? EVENT_F_DESC : EVENT_F_ENABLE));
         // Full fence (store-load): the store must be visible before we re-check the next used slot,
         // or the device may publish, read our old DISABLE and skip the interrupt while we read the
         // old flags.

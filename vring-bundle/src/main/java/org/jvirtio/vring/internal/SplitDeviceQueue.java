@@ -234,15 +234,14 @@ public final class SplitDeviceQueue implements DeviceVring {
 
     @Override
     public void addUsed(int head, int ringSlots, int writtenLength) {
-        if (head < 0 || head >= size || !held[head]) {
+        if (head < 0 || head >= size || !held[head] || (inOrder && pendingDone[head])) {
             throw new IllegalArgumentException("head " + head + " is not held by the device");
         }
-        held[head] = false;
-        inFlight--;
         if (!inOrder) {
             writeUsed(head, writtenLength);
             return;
         }
+        // The head stays held until its element is written: the driver cannot have it back before.
         pendingLength[head] = writtenLength;
         pendingDone[head] = true;
         while (inOrderCursor != nextAvail) {
@@ -258,6 +257,8 @@ public final class SplitDeviceQueue implements DeviceVring {
 
     /** Plain stores: the driver cannot look at the element until publishUsed releases the index. */
     private void writeUsed(int head, int length) {
+        held[head] = false;
+        inFlight--;
         int at = SplitLayout.usedEntry(nextUsed & mask);
         INT.set(used, at, head);
         INT.set(used, at + 4, length);

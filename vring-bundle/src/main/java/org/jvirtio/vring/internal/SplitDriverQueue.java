@@ -84,8 +84,12 @@ public final class SplitDriverQueue implements DriverQueue {
                 SplitLayout.usedBytes(size, eventIdx), SplitLayout.USED_ALIGN);
         this.indirectArea = indirectArea;
         this.maxIndirect = maxIndirect;
+        long indirectBytes = (long) size * maxIndirect * DESC_SIZE;
+        if (maxIndirect < 0 || indirectBytes > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("indirect tables of " + maxIndirect + " entries are too large");
+        }
         indirectTables = indirectArea == 0 || maxIndirect == 0 ? null
-                : RingArea.resolve(map, "indirect tables", indirectArea, size * maxIndirect * DESC_SIZE, DESC_SIZE);
+                : RingArea.resolve(map, "indirect tables", indirectArea, (int) indirectBytes, DESC_SIZE);
         nextFree = new int[size];
         for (int i = 0; i < size; i++) {
             nextFree[i] = i + 1;

@@ -68,7 +68,7 @@ final class RingFuzzTarget {
 
         DeviceVring queue;
         try {
-            queue = Vrings.device(config, features, map, in.bit() ? in.u16() : 0, in.bit() ? in.u16() : 0);
+            queue = Vrings.device(config, features, map, position(in, packed, size), position(in, packed, size));
         } catch (VringSetupException e) {
             throw new AssertionError("rings were placed correctly: " + e.getMessage(), e);
         }
@@ -91,6 +91,12 @@ final class RingFuzzTarget {
         if (!memory.guardsIntact()) {
             throw new AssertionError("host memory next to the guest region was modified");
         }
+    }
+
+    /** A saved ring position: any 16-bit index for split rings; index below size plus wrap bit for packed. */
+    private static int position(Input in, boolean packed, int size) {
+        int p = in.bit() ? in.u16() : 0;
+        return packed ? (p & 0x8000) | (p & 0x7FFF) % size : p;
     }
 
     private static long address(Input in, TestMemory memory, long scratch) {

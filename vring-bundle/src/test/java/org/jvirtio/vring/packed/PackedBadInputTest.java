@@ -253,11 +253,11 @@ class PackedBadInputTest {
 
     @Test
     void chainOverFourGigabytes() throws Exception {
-        // a 3 GiB region that is never read or written: the walk only asks whether buffers lie in it
+        // a 4 GiB region that is never read or written: the walk only asks whether buffers lie in it
         MemoryBacking hollow = new MemoryBacking() {
             @Override
             public long size() {
-                return 3L << 30;
+                return 4L << 30;
             }
 
             @Override

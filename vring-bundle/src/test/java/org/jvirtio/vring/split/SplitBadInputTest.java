@@ -112,6 +112,20 @@ class SplitBadInputTest {
     }
 
     @Test
+    void inOrderHeadOfferedAgainWhileItsCompletionWaitsForEarlierChains() throws Exception {
+        ring.descriptor(0, buffer, 16, WRITE, 0).descriptor(1, buffer + 16, 16, WRITE, 0).makeAvailable(0).makeAvailable(1);
+        DeviceVring queue = Vrings.device(config, VirtioFeature.of(VirtioFeature.IN_ORDER), memory.map());
+        DescriptorChain chain = queue.newChain();
+        assertThat(queue.pop(chain)).isTrue();
+        assertThat(queue.pop(chain)).isTrue();
+        queue.addUsed(1, 1, 16);
+        assertThat(queue.publishUsed()).as("held back behind head 0").isFalse();
+        ring.makeAvailable(1);
+        assertThat(queue.pop(chain)).isFalse();
+        assertThat(queue.error()).isEqualTo(QueueError.BUFFER_ID_IN_USE);
+    }
+
+    @Test
     void indirectInsideIndirect() throws Exception {
         long table = memory.allocate(64, 16);
         long inner = memory.allocate(16, 16);

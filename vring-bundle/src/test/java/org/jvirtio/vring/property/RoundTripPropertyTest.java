@@ -13,6 +13,7 @@ import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
+import net.jqwik.api.From;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
@@ -35,7 +36,7 @@ import org.jvirtio.vring.testkit.TestMemory;
  * added, the driver sees exactly the bytes and lengths the device wrote, and every token comes back
  * once.
  */
-class RoundTripProperties {
+class RoundTripPropertyTest {
     private static final int MAX_INDIRECT = 8;
 
     /** One chain: readable and writable buffer lengths, indirect or not. */
@@ -60,7 +61,7 @@ class RoundTripProperties {
             @ForAll boolean inOrder,
             @ForAll @IntRange(min = 0, max = 8) int sizeExponent,
             @ForAll @IntRange(min = 1, max = 3) int rounds,
-            @ForAll("shapes") @Size(min = 1, max = 40) List<Shape> shapes,
+            @ForAll @Size(min = 1, max = 40) List<@From("shapes") Shape> shapes,
             @ForAll long seed) throws Exception {
         int size = packed ? Math.max(1, (1 << sizeExponent) - sizeExponent) : 1 << sizeExponent;
         long features = VirtioFeature.of(VirtioFeature.RING_INDIRECT_DESC)
