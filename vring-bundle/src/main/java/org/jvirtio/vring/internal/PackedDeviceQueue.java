@@ -77,9 +77,8 @@ public final class PackedDeviceQueue implements DeviceVring {
      * IN_ORDER: ids in pop order (a ring of {@code size}: at most that many are held), and completions
      * waiting for earlier chains.
      */
-    private final int[] popOrder;
-    private final int[] pendingLength;
-    private final boolean[] pendingDone;
+    /** IN_ORDER: completions wait here until every earlier chain is complete; null otherwise. */
+    private final InOrderCompletions inOrderCompletions;
 
     private int nextAvail;
     private boolean availWrap;
@@ -91,9 +90,6 @@ public final class PackedDeviceQueue implements DeviceVring {
     /** Ring slots written since the last publish (the window the EVENT_IDX test looks at). */
     private int batchSlots;
     /** IN_ORDER: where the next popped id goes, the oldest not yet written used, and how many wait. */
-    private int popCursor;
-    private int orderCursor;
-    private int orderPending;
     private int inFlight;
     private QueueError error = QueueError.NONE;
 
@@ -120,9 +116,7 @@ public final class PackedDeviceQueue implements DeviceVring {
         indirect = indirectAllowed ? new IndirectTable(maxChain) : null;
         held = new boolean[size];
         heldSlots = new int[size];
-        popOrder = inOrder ? new int[size] : null;
-        pendingLength = inOrder ? new int[size] : null;
-        pendingDone = inOrder ? new boolean[size] : null;
+        inOrderCompletions = inOrder ? new InOrderCompletions(size, this::releaseUsed) : null;
     }
 
     /** A saved position must name a slot of this ring (vhost-user SET_VRING_BASE is input too). */
@@ -191,9 +185,7 @@ public final class PackedDeviceQueue implements DeviceVring {
         heldSlots[id] = slots;
         inFlight++;
         if (inOrder) {
-            popOrder[popCursor] = id;
-            popCursor = popCursor + 1 == size ? 0 : popCursor + 1;
-            orderPending++;
+            inOrderCompletions.popped(id);
         }
         nextAvail += slots;
         if (nextAvail >= size) {
@@ -288,7 +280,7 @@ public final class PackedDeviceQueue implements DeviceVring {
 
     @Override
     public void addUsed(int head, int ringSlots, int writtenLength) {
-        if (head < 0 || head >= size || !held[head] || (inOrder && pendingDone[head])) {
+        if (head < 0 || head >= size || !held[head] || (inOrder && inOrderCompletions.isWaiting(head))) {
             throw new IllegalArgumentException("buffer id " + head + " is not held by the device");
         }
         if (ringSlots != heldSlots[head]) {
@@ -303,19 +295,13 @@ public final class PackedDeviceQueue implements DeviceVring {
         }
         // A completion waiting for earlier chains keeps its id held: the driver has not seen it used,
         // so offering that id again is still BUFFER_ID_IN_USE.
-        pendingLength[head] = writtenLength;
-        pendingDone[head] = true;
-        while (orderPending > 0) {
-            int next = popOrder[orderCursor];
-            if (!pendingDone[next]) {
-                break;
-            }
-            pendingDone[next] = false;
-            held[next] = false;
-            writeUsed(next, heldSlots[next], pendingLength[next]);
-            orderCursor = orderCursor + 1 == size ? 0 : orderCursor + 1;
-            orderPending--;
-        }
+        inOrderCompletions.complete(head, writtenLength);
+    }
+
+    /** An IN_ORDER completion reaches the front of the line. */
+    private void releaseUsed(int id, int length) {
+        held[id] = false;
+        writeUsed(id, heldSlots[id], length);
     }
 
     /**

@@ -51,16 +51,13 @@ public final class SplitDeviceQueue implements DeviceVring {
 
     /** Heads the device holds; a head made available again before it is used is a driver error. */
     private final boolean[] held;
-    /** IN_ORDER: heads in pop order, and completions waiting for earlier chains. */
-    private final int[] popOrder;
-    private final int[] pendingLength;
-    private final boolean[] pendingDone;
+    /** IN_ORDER: completions wait here until every earlier chain is complete; null otherwise. */
+    private final InOrderCompletions inOrderCompletions;
 
     private int nextAvail;
     private int cachedAvailIdx;
     private int nextUsed;
     private int publishedUsed;
-    private int inOrderCursor;
     private int inFlight;
     private QueueError error = QueueError.NONE;
 
@@ -83,12 +80,9 @@ public final class SplitDeviceQueue implements DeviceVring {
         maxChain = RingArea.maxChainLength(size);
         indirect = indirectAllowed ? new IndirectTable(maxChain) : null;
         held = new boolean[size];
-        popOrder = inOrder ? new int[size] : null;
-        pendingLength = inOrder ? new int[size] : null;
-        pendingDone = inOrder ? new boolean[size] : null;
+        inOrderCompletions = inOrder ? new InOrderCompletions(size, this::writeUsed) : null;
         nextAvail = availPosition & 0xFFFF;
         cachedAvailIdx = nextAvail;
-        inOrderCursor = nextAvail;
         nextUsed = usedPosition & 0xFFFF;
         publishedUsed = nextUsed;
     }
@@ -155,7 +149,7 @@ public final class SplitDeviceQueue implements DeviceVring {
         held[head] = true;
         inFlight++;
         if (inOrder) {
-            popOrder[nextAvail & mask] = head;
+            inOrderCompletions.popped(head);
         }
         nextAvail = (nextAvail + 1) & 0xFFFF;
         return true;
@@ -234,7 +228,7 @@ public final class SplitDeviceQueue implements DeviceVring {
 
     @Override
     public void addUsed(int head, int ringSlots, int writtenLength) {
-        if (head < 0 || head >= size || !held[head] || (inOrder && pendingDone[head])) {
+        if (head < 0 || head >= size || !held[head] || (inOrder && inOrderCompletions.isWaiting(head))) {
             throw new IllegalArgumentException("head " + head + " is not held by the device");
         }
         if (!inOrder) {
@@ -242,17 +236,7 @@ public final class SplitDeviceQueue implements DeviceVring {
             return;
         }
         // The head stays held until its element is written: the driver cannot have it back before.
-        pendingLength[head] = writtenLength;
-        pendingDone[head] = true;
-        while (inOrderCursor != nextAvail) {
-            int next = popOrder[inOrderCursor & mask];
-            if (!pendingDone[next]) {
-                break;
-            }
-            pendingDone[next] = false;
-            writeUsed(next, pendingLength[next]);
-            inOrderCursor = (inOrderCursor + 1) & 0xFFFF;
-        }
+        inOrderCompletions.complete(head, writtenLength);
     }
 
     /** Plain stores: the driver cannot look at the element until publishUsed releases the index. */

@@ -161,23 +161,7 @@ public final class GuestMemoryMap implements GuestMemory {
 
     @Override
     public void read(long address, ByteBuffer dst) {
-        int length = dst.remaining();
-        require(address, length);
-        int position = dst.position();
-        long a = address;
-        int left = length;
-        while (left > 0) {
-            int r = regionOf(a);
-            long offset = a - starts[r];
-            ByteBuffer view = views[r][(int) (offset >>> VIEW_SHIFT)];
-            int inView = (int) (offset & VIEW_MASK);
-            int n = (int) Math.min(left, Math.min(view.capacity() - inView, ends[r] - a));
-            dst.put(position, view, inView, n);
-            position += n;
-            a += n;
-            left -= n;
-        }
-        dst.position(position);
+        copy(address, dst, false);
     }
 
     @Override
@@ -187,9 +171,18 @@ public final class GuestMemoryMap implements GuestMemory {
 
     @Override
     public void write(long address, ByteBuffer src) {
-        int length = src.remaining();
+        copy(address, src, true);
+    }
+
+    /**
+     * Copies {@code buffer.remaining()} bytes between guest memory at {@code address} and
+     * {@code buffer}, view by view, after checking the whole range: a range with any unmapped byte
+     * throws and copies nothing.
+     */
+    private void copy(long address, ByteBuffer buffer, boolean toGuest) {
+        int length = buffer.remaining();
         require(address, length);
-        int position = src.position();
+        int position = buffer.position();
         long a = address;
         int left = length;
         while (left > 0) {
@@ -198,12 +191,16 @@ public final class GuestMemoryMap implements GuestMemory {
             ByteBuffer view = views[r][(int) (offset >>> VIEW_SHIFT)];
             int inView = (int) (offset & VIEW_MASK);
             int n = (int) Math.min(left, Math.min(view.capacity() - inView, ends[r] - a));
-            view.put(inView, src, position, n);
+            if (toGuest) {
+                view.put(inView, buffer, position, n);
+            } else {
+                buffer.put(position, view, inView, n);
+            }
             position += n;
             a += n;
             left -= n;
         }
-        src.position(position);
+        buffer.position(position);
     }
 
     @Override

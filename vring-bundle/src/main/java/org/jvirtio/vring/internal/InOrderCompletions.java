@@ -1,0 +1,60 @@
+package org.jvirtio.vring.internal;
+
+/**
+ * VIRTIO_F_IN_ORDER on the device side: devices may finish requests in any order, but the driver must
+ * see buffers used in the order they were made available. This remembers the pop order and releases
+ * each completion only once every chain popped before it is complete. Shared by both ring formats;
+ * allocation-free after construction.
+ */
+final class InOrderCompletions {
+    /** Where released completions go: the ring writes its used element. */
+    @FunctionalInterface
+    interface Sink {
+        void used(int id, int length);
+    }
+
+    private final int capacity;
+    private final int[] popOrder;
+    private final int[] length;
+    private final boolean[] done;
+    private final Sink sink;
+    private int popIndex;
+    private int releaseIndex;
+    private int outstanding;
+
+    InOrderCompletions(int capacity, Sink sink) {
+        this.capacity = capacity;
+        this.popOrder = new int[capacity];
+        this.length = new int[capacity];
+        this.done = new boolean[capacity];
+        this.sink = sink;
+    }
+
+    /** Chain {@code id} was popped: it is next in line after every chain popped before it. */
+    void popped(int id) {
+        popOrder[popIndex] = id;
+        popIndex = popIndex + 1 == capacity ? 0 : popIndex + 1;
+        outstanding++;
+    }
+
+    /** Whether {@code id} is complete but held back behind an earlier chain. */
+    boolean isWaiting(int id) {
+        return done[id];
+    }
+
+    /** Records that {@code id} is complete, and releases every completion now at the front of the line. */
+    void complete(int id, int writtenLength) {
+        length[id] = writtenLength;
+        done[id] = true;
+        while (outstanding > 0) {
+            int next = popOrder[releaseIndex];
+            if (!done[next]) {
+                return;
+            }
+            done[next] = false;
+            releaseIndex = releaseIndex + 1 == capacity ? 0 : releaseIndex + 1;
+            outstanding--;
+            sink.used(next, length[next]);
+        }
+    }
+}
