@@ -27,6 +27,18 @@ public final class ChainBuffer implements DescriptorChain {
         lengths = new int[capacity];
     }
 
+    /**
+     * {@code chain} as a ChainBuffer able to hold any chain up to {@code maxChain} descriptors. A view
+     * from another queue that is too small is a device bug, not a driver error: it must not break the
+     * queue, so it throws instead of failing the pop.
+     */
+    static ChainBuffer checkFits(DescriptorChain chain, int maxChain) {
+        if (!(chain instanceof ChainBuffer) || ((ChainBuffer) chain).capacity() < maxChain) {
+            throw new IllegalArgumentException("use a chain from this queue's newChain(): " + chain);
+        }
+        return (ChainBuffer) chain;
+    }
+
     public int capacity() {
         return addresses.length;
     }

@@ -168,7 +168,7 @@ public final class PackedDeviceQueue implements DeviceVring {
         if (!PackedLayout.isAvailable(headFlags, availWrap)) {
             return false;
         }
-        ChainBuffer chain = (ChainBuffer) target;
+        ChainBuffer chain = ChainBuffer.checkFits(target, maxChain);
         QueueError walked = walk(headFlags, chain, memory.snapshot());
         if (walked != QueueError.NONE) {
             return fail(walked);

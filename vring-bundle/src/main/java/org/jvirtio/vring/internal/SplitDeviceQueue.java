@@ -134,7 +134,7 @@ public final class SplitDeviceQueue implements DeviceVring {
                 return false;
             }
         }
-        ChainBuffer chain = (ChainBuffer) target;
+        ChainBuffer chain = ChainBuffer.checkFits(target, maxChain);
         int head = (short) SHORT.get(avail, SplitLayout.availEntry(nextAvail & mask)) & 0xFFFF;
         if (head >= size) {
             return fail(QueueError.HEAD_OUT_OF_RANGE);

@@ -233,6 +233,19 @@ class SplitRingTest {
     }
 
     @Test
+    void aChainViewTooSmallForThisQueueIsRefusedWithoutBreakingIt() throws Exception {
+        Pair small = pair(8, 0);
+        Pair large = pair(2048, 0);
+        long buf = memory.allocate(64, 8);
+        large.driver.add(new ScatterGatherList(1).addWritable(buf, 8), 1, false);
+        large.driver.kick();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> large.device.pop(small.device.newChain()))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThat(large.device.error()).isEqualTo(QueueError.NONE);
+        assertThat(large.device.pop(large.device.newChain())).isTrue();
+    }
+
+    @Test
     void driverBreaksOnAUsedIdThatIsNotInFlight() throws Exception {
         Pair p = pair(8, 0);
         long buf = memory.allocate(64, 8);
