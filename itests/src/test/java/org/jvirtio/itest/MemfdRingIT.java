@@ -2,6 +2,7 @@ package org.jvirtio.itest;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertSame;
 import static org.junit.Assert.assertTrue;
 
 import org.jvirtio.api.VirtioFeature;
@@ -27,10 +28,10 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 
 /**
- * Inside Felix, through exported packages only: guest memory is a memfd mapped by the native bundle
- * (so JNA's native code loads inside OSGi), a ring of each format is placed in it, and 10 000 chains
- * go driver → device → driver through {@link Vrings#driver} and {@link Vrings#device}, with every
- * payload byte checked on both sides.
+ * Inside Felix, through exported packages only: guest memory is a memfd mapped twice by the native
+ * bundle (so JNA's native code loads inside OSGi), once for the driver and once for the device; a ring
+ * of each format is placed in it, and 10 000 chains go driver → device → driver through
+ * {@link Vrings#driver} and {@link Vrings#device}, with every payload byte checked on both sides.
  *
  * <p>Chain {@code seq} has 1 or 2 device-readable and 1 or 2 device-writable buffers (2 to 4
  * descriptors), every third one in an indirect table. The first 4 bytes of its first readable buffer
@@ -142,15 +143,19 @@ public class MemfdRingIT {
     private void moveChains(long formatFeature) throws Exception {
         long features = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_INDIRECT_DESC,
                 VirtioFeature.RING_EVENT_IDX) | formatFeature;
+        // Two mappings of one memfd, as a VMM and a vhost-user back end have: the driver writes through
+        // one, the device reads and answers through the other, so every byte crosses MAP_SHARED pages.
         try (NativeFd fd = Memfd.create("jvirtio-itest", MEMORY_SIZE);
-                MappedMemory mapping = MappedMemory.map(fd, 0, MEMORY_SIZE, true)) {
-            GuestMemoryMap memory = GuestMemoryMap.of(new GuestRegion(GUEST_BASE, mapping));
+                MappedMemory driverMapping = MappedMemory.map(fd, 0, MEMORY_SIZE, true);
+                MappedMemory deviceMapping = MappedMemory.map(fd, 0, MEMORY_SIZE, true)) {
+            GuestMemoryMap driverMemory = GuestMemoryMap.of(new GuestRegion(GUEST_BASE, driverMapping));
+            GuestMemoryMap deviceMemory = GuestMemoryMap.of(new GuestRegion(GUEST_BASE, deviceMapping));
             Placement at = new Placement(GUEST_BASE, QUEUE_SIZE);
             assertTrue("placement fits the memfd", at.end(QUEUE_SIZE) <= GUEST_BASE + MEMORY_SIZE);
 
             // The driver initialises the ring areas, so it comes first.
-            DriverQueue driver = Vrings.driver(at.config.copy(), features, memory, at.indirectArea, MAX_INDIRECT);
-            DeviceVring device = Vrings.device(at.config.copy(), features, memory);
+            DriverQueue driver = Vrings.driver(at.config.copy(), features, driverMemory, at.indirectArea, MAX_INDIRECT);
+            DeviceVring device = Vrings.device(at.config.copy(), features, deviceMemory);
             assertEquals(formatFeature != 0, device.isPacked());
 
             int[] freeTokens = new int[QUEUE_SIZE];
@@ -179,12 +184,12 @@ public class MemfdRingIT {
                             bytes[j] = payload(sent, s, j);
                         }
                         long address = at.buffer(token, s);
-                        memory.write(address, bytes, 0, len);
+                        driverMemory.write(address, bytes, 0, len);
                         sg.addReadable(address, len);
                     }
                     for (int w = 0; w < writableCount(sent); w++) {
                         long address = at.buffer(token, readableCount(sent) + w);
-                        memory.write(address, zeros, 0, SEGMENT);
+                        driverMemory.write(address, zeros, 0, SEGMENT);
                         sg.addWritable(address, SEGMENT);
                     }
                     if (!driver.add(sg, token, indirect(sent))) {
@@ -198,6 +203,7 @@ public class MemfdRingIT {
                 // device: pop, check, answer
                 device.disableNotifications();
                 while (device.pop(chain)) {
+                    assertSame(deviceMemory, chain.memory());
                     serve(device, chain, bytes);
                 }
                 assertEquals(QueueError.NONE, device.error());
@@ -211,7 +217,7 @@ public class MemfdRingIT {
                     int k = 0;
                     for (int w = 0; k < written; w++) {
                         int n = Math.min(SEGMENT, written - k);
-                        memory.read(at.buffer(token, readableCount(seq) + w), bytes, 0, n);
+                        driverMemory.read(at.buffer(token, readableCount(seq) + w), bytes, 0, n);
                         for (int j = 0; j < n; j++, k++) {
                             assertEquals("answer byte " + k + " of chain " + seq, (byte) ~streamByte(seq, k), bytes[j]);
                         }
@@ -231,7 +237,7 @@ public class MemfdRingIT {
 
     /** The device's side of one chain: checks its shape and payload, writes the answer, completes it. */
     private static void serve(DeviceVring device, DescriptorChain chain, byte[] bytes) {
-        GuestMemory memory = chain.memory();
+        GuestMemory memory = chain.memory(); // the device's mapping
         memory.read(chain.address(0), bytes, 0, 4);
         int seq = (bytes[0] & 0xFF) | (bytes[1] & 0xFF) << 8 | (bytes[2] & 0xFF) << 16 | (bytes[3] & 0xFF) << 24;
         assertTrue("sequence number " + seq, seq >= 0 && seq < CHAINS);
