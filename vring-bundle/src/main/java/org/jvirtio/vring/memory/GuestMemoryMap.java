@@ -37,6 +37,9 @@ public final class GuestMemoryMap implements GuestMemory {
     private final long[] starts;
     private final long[] ends;
     private final ByteBuffer[][] views;
+    /** The first region's bounds, tested before the search: one region is the common case. */
+    private final long firstStart;
+    private final long firstEnd;
 
     private GuestMemoryMap(GuestRegion[] sorted) {
         if (sorted.length > MAX_REGIONS) {
@@ -46,6 +49,8 @@ public final class GuestMemoryMap implements GuestMemory {
         this.starts = new long[sorted.length];
         this.ends = new long[sorted.length];
         this.views = new ByteBuffer[sorted.length][];
+        this.firstStart = sorted.length > 0 ? sorted[0].guestAddress() : 0;
+        this.firstEnd = sorted.length > 0 ? sorted[0].end() : 0;
         for (int i = 0; i < sorted.length; i++) {
             GuestRegion r = sorted[i];
             starts[i] = r.guestAddress();
@@ -100,6 +105,11 @@ public final class GuestMemoryMap implements GuestMemory {
 
     @Override
     public boolean contains(long address, long length) {
+        // Fast path: inside the first region. address >= firstStart >= 0, so firstEnd - address cannot
+        // overflow; a negative length or an address past the region falls through to the full check.
+        if (address >= firstStart && length >= 0 && length <= firstEnd - address) {
+            return true;
+        }
         if (address < 0 || length < 0 || length > Long.MAX_VALUE - address) {
             return false;
         }
