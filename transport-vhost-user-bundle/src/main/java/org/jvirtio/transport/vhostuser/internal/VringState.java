@@ -1,0 +1,62 @@
+package org.jvirtio.transport.vhostuser.internal;
+
+import org.jvirtio.nativeio.EventFd;
+import org.jvirtio.vring.DeviceVring;
+
+/**
+ * What the front end told the back end about one ring, as plain state (habit 1): size, the three
+ * ring addresses in the front end's address space, the base position, its eventfds, and whether it
+ * is enabled. {@link #vring} is non-null while the ring is started; the {@link QueueSlot} serves it to
+ * the device while it is started, enabled and the device is not waiting for a reset.
+ *
+ * <p>Guarded by the connection lock; {@link #call} is also read by the device's notifier.
+ */
+final class VringState {
+    final int index;
+    final QueueSlot slot = new QueueSlot();
+
+    int num;
+    boolean addressSet;
+    long descUva;
+    long availUva;
+    long usedUva;
+    /** Split: the avail index; packed: avail position in bits 0-15, used position in bits 16-31. */
+    int base;
+    boolean enabled;
+
+    EventFd kick;
+    /** Distinguishes the current kick descriptor's epoll tag from a replaced one's. */
+    int kickGeneration;
+    volatile EventFd call;
+    EventFd err;
+
+    DeviceVring vring;
+    /** In-flight recording for this ring (INFLIGHT_SHMFD, split rings), or null. */
+    SplitInflight tracking;
+
+    VringState(int index) {
+        this.index = index;
+    }
+
+    /** The epoll tag of the current kick descriptor: index in bits 0-7, generation above. */
+    int kickTag() {
+        return index | (kickGeneration & 0xFFFFFF) << 8;
+    }
+
+    static int indexOf(int tag) {
+        return tag & 0xFF;
+    }
+
+    /** Back to the state of a fresh connection; the caller closed or took the descriptors. */
+    void clearConfig() {
+        num = 0;
+        addressSet = false;
+        descUva = 0;
+        availUva = 0;
+        usedUva = 0;
+        base = 0;
+        enabled = false;
+        vring = null;
+        tracking = null;
+    }
+}

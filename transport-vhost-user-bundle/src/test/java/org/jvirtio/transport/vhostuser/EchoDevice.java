@@ -1,0 +1,120 @@
+package org.jvirtio.transport.vhostuser;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.device.AbstractVirtioDevice;
+import org.jvirtio.api.device.DeviceActivation;
+import org.jvirtio.api.queue.DescriptorChain;
+import org.jvirtio.api.queue.DeviceQueue;
+
+/**
+ * A loopback test device: copies each chain's readable bytes into its writable ones. With
+ * {@link #hold} set it pops chains and keeps them without completing (requests in flight).
+ * Configuration space: 16 bytes, bytes 8-15 writable.
+ */
+final class EchoDevice extends AbstractVirtioDevice {
+    static final long FEATURES = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED,
+            VirtioFeature.RING_EVENT_IDX, VirtioFeature.RING_INDIRECT_DESC);
+
+    final AtomicInteger activations = new AtomicInteger();
+    final AtomicInteger resets = new AtomicInteger();
+    final AtomicInteger served = new AtomicInteger();
+    volatile boolean hold;
+    final List<Integer> held = new ArrayList<>();
+    private final byte[] config = new byte[16];
+    private DeviceActivation activation;
+    private DescriptorChain[] chains;
+
+    EchoDevice(int queues) {
+        super(0x7f, sizes(queues), FEATURES);
+        for (int i = 0; i < 8; i++) {
+            config[i] = (byte) (0xA0 + i);
+        }
+    }
+
+    private static int[] sizes(int queues) {
+        int[] s = new int[queues];
+        java.util.Arrays.fill(s, 1024);
+        return s;
+    }
+
+    @Override
+    protected synchronized byte[] configSpace() {
+        return config.clone();
+    }
+
+    @Override
+    public synchronized void writeConfig(int offset, byte[] src, int srcOffset, int length) {
+        for (int i = 0; i < length; i++) {
+            int at = offset + i;
+            if (at >= 8 && at < 16) {
+                config[at] = src[srcOffset + i];
+            }
+        }
+    }
+
+    @Override
+    protected void onActivate(long features, DeviceActivation activation) {
+        this.activation = activation;
+        chains = new DescriptorChain[queueCount()];
+        for (int i = 0; i < chains.length; i++) {
+            chains[i] = activation.queue(i).newChain();
+        }
+        activations.incrementAndGet();
+    }
+
+    @Override
+    protected void onReset() {
+        synchronized (held) {
+            held.clear();
+        }
+        resets.incrementAndGet();
+    }
+
+    int heldCount() {
+        synchronized (held) {
+            return held.size();
+        }
+    }
+
+    @Override
+    public void queueNotified(int index) {
+        DeviceQueue queue = activation.queue(index);
+        DescriptorChain chain = chains[index];
+        do {
+            queue.disableNotifications();
+            while (queue.pop(chain)) {
+                if (hold) {
+                    synchronized (held) {
+                        held.add(chain.head());
+                    }
+                    continue;
+                }
+                queue.addUsed(chain, echo(chain));
+                served.incrementAndGet();
+            }
+        } while (queue.enableNotifications());
+        if (queue.publishUsed()) {
+            activation.notifier().notifyUsed(index);
+        }
+    }
+
+    private static int echo(DescriptorChain chain) {
+        byte[] data = new byte[(int) chain.readableBytes()];
+        int at = 0;
+        for (int i = 0; i < chain.readableCount(); i++) {
+            chain.memory().read(chain.address(i), data, at, chain.length(i));
+            at += chain.length(i);
+        }
+        int written = 0;
+        for (int i = chain.readableCount(); i < chain.count() && written < data.length; i++) {
+            int n = Math.min(chain.length(i), data.length - written);
+            chain.memory().write(chain.address(i), data, written, n);
+            written += n;
+        }
+        return written;
+    }
+}
