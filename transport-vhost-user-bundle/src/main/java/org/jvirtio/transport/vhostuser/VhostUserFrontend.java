@@ -94,6 +94,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     private long nextFree;
     private UnixSocket socket;
     private long offeredFeatures;
+    private long offeredProtocolFeatures;
     private long features;
     private long protocolFeatures;
     private long queueNum = -1;
@@ -129,8 +130,8 @@ public final class VhostUserFrontend implements AutoCloseable {
         offeredFeatures = requestU64(Request.GET_FEATURES);
         long wanted = options.features & offeredFeatures;
         if ((offeredFeatures & 1L << ProtocolFeature.F_PROTOCOL_FEATURES) != 0) {
-            long offeredProtocol = requestU64(Request.GET_PROTOCOL_FEATURES);
-            long p = options.protocolFeatures & offeredProtocol;
+            offeredProtocolFeatures = requestU64(Request.GET_PROTOCOL_FEATURES);
+            long p = options.protocolFeatures & offeredProtocolFeatures;
             send(Request.SET_PROTOCOL_FEATURES, u64(p));
             protocolFeatures = p;
             wanted |= 1L << ProtocolFeature.F_PROTOCOL_FEATURES;
@@ -241,6 +242,16 @@ public final class VhostUserFrontend implements AutoCloseable {
 
     public long protocolFeatures() {
         return protocolFeatures;
+    }
+
+    /** What GET_FEATURES answered: every device feature the back end offers (bit 30 included). */
+    public long offeredFeatures() {
+        return offeredFeatures;
+    }
+
+    /** What GET_PROTOCOL_FEATURES answered, or 0 if the back end offers no protocol features. */
+    public long offeredProtocolFeatures() {
+        return offeredProtocolFeatures;
     }
 
     /** What GET_QUEUE_NUM answered, or -1 without MQ. */
