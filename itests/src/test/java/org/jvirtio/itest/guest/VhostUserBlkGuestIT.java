@@ -129,8 +129,10 @@ class VhostUserBlkGuestIT {
                     "echo \"VDA-ZEROES-MAX $(cat /sys/block/vda/queue/write_zeroes_max_bytes)\"",
                     "echo \"VDA-SERIAL $(cat /sys/block/vda/serial)\"",
                     "echo \"PATTERN-MD5 $(md5sum /data/pattern.bin | cut -d' ' -f1)\"",
-                    // O_DIRECT write, then fsync: the block layer sends VIRTIO_BLK_T_FLUSH (writeback cache)
-                    "dd if=/data/pattern.bin of=/dev/vda bs=" + BLOCK + " seek=" + GUEST_OFFSET / BLOCK
+                    // O_DIRECT write, then fsync: the block layer sends VIRTIO_BLK_T_FLUSH (writeback cache).
+                    // Pinned to CPU 0 (blk-mq maps it to queue 0), as the second pattern is to CPU 1, so that
+                    // with two queues each one is certain to serve a write.
+                    "taskset 1 dd if=/data/pattern.bin of=/dev/vda bs=" + BLOCK + " seek=" + GUEST_OFFSET / BLOCK
                             + " oflag=direct conv=fsync 2>/dev/null",
                     "echo \"READBACK-MD5 $(" + readMd5(GUEST_OFFSET, PATTERN_SIZE) + ")\"",
                     queues > 1
