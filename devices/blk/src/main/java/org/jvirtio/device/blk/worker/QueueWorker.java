@@ -16,7 +16,8 @@ import org.jvirtio.device.blk.request.RequestParser;
 
 /**
  * Serves one virtqueue: pops chains, parses and executes them, completes them with a status byte,
- * publishes the used entries once per batch and interrupts the driver when the ring says so.
+ * publishes the used entries once per drained batch and interrupts the driver when the ring says so,
+ * then polls the ring briefly before it sleeps until the next kick.
  *
  * <p>Threads: {@link #kick()} runs the queue on the calling thread (the transport owns the threads).
  * Kicks of the same queue from two threads never serve it twice at once: a work-in-progress counter
@@ -27,6 +28,9 @@ import org.jvirtio.device.blk.request.RequestParser;
  * or an unexpected exception stops this worker for good and asks the transport for DEVICE_NEEDS_RESET.
  */
 public final class QueueWorker {
+    /** How long an idle worker keeps polling the ring before it sleeps until the next kick. */
+    static final long POLL_NANOS = 50_000;
+
     private final int index;
     private final DeviceQueue queue;
     private final DescriptorChain chain;
@@ -84,11 +88,9 @@ public final class QueueWorker {
                 while (!stopped && queue.pop(chain)) {
                     queue.addUsed(chain, handle());
                 }
-            } while (!stopped && queue.error() == QueueError.NONE && queue.enableNotifications());
-            if (queue.publishUsed()) {
-                metrics.increment(BlockCounter.INTERRUPTS);
-                notifier.notifyUsed(index);
-            }
+                // Publish each drained batch at once, so that the driver refills the ring while we poll.
+                publish();
+            } while (!stopped && queue.error() == QueueError.NONE && (pollBriefly() || queue.enableNotifications()));
         } catch (RuntimeException e) {
             fail("virtio-blk queue " + index + " failed: " + e);
             return;
@@ -97,6 +99,32 @@ public final class QueueWorker {
         if (error != QueueError.NONE) {
             fail(error.description());
         }
+    }
+
+    private void publish() {
+        if (queue.publishUsed()) {
+            metrics.increment(BlockCounter.INTERRUPTS);
+            notifier.notifyUsed(index);
+        }
+    }
+
+    /**
+     * Watches the ring for up to {@link #POLL_NANOS} before the worker re-arms notifications and goes
+     * back to sleep. A driver that answers a completion with a new request (queue depth 1) then finds
+     * the worker still awake: waking a sleeping thread costs more than the request itself. Bounded, so
+     * an idle queue costs at most one short spin per burst.
+     *
+     * @return true if a chain arrived meanwhile
+     */
+    private boolean pollBriefly() {
+        long deadline = System.nanoTime() + POLL_NANOS;
+        do {
+            if (queue.hasAvailable()) {
+                return true;
+            }
+            Thread.onSpinWait();
+        } while (!stopped && System.nanoTime() - deadline < 0);
+        return false;
     }
 
     /**
