@@ -12,11 +12,26 @@ final class ProcSelf {
     private ProcSelf() {
     }
 
-    static long openFds() {
+    /** Descriptors open now whose target starts with one of {@code kinds} (all when none given). */
+    static long openFds(String... kinds) {
         try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
+            return fds.filter(fd -> kinds.length == 0 || isOfKind(fd, kinds)).count();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean isOfKind(Path fd, String... kinds) {
+        try {
+            String target = Files.readSymbolicLink(fd).toString();
+            for (String kind : kinds) {
+                if (target.startsWith(kind)) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException closedMeanwhile) {
+            return false;
         }
     }
 
