@@ -10,6 +10,8 @@ import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.jvirtio.api.VirtioDeviceId;
+import org.jvirtio.api.VirtioFeature;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,9 +32,6 @@ class GuestBootIT {
     /** The host writes {@link #HOST_SIZE} bytes here before boot; the guest reads them. */
     private static final int HOST_OFFSET = 4 << 20;
     private static final int HOST_SIZE = 256 << 10;
-    private static final int VIRTIO_ID_BLOCK = 2;
-    private static final int VIRTIO_F_VERSION_1 = 32;
-    private static final int VIRTIO_F_RING_PACKED = 34;
 
     private GuestKit kit;
 
@@ -96,15 +95,15 @@ class GuestBootIT {
         // the guest saw a virtio block device bound to virtio_blk, with the expected ring format
         List<String> devs = r.linesStartingWith("VIRTIO-DEV ");
         String blk = devs.stream()
-                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VIRTIO_ID_BLOCK)))
+                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VirtioDeviceId.BLOCK)))
                 .findFirst()
                 .orElseThrow(() -> r.failure("no virtio block device in /sys/bus/virtio/devices: " + devs));
         String[] f = blk.split(" ");
         check(r, "virtio_blk".equals(f[2]), "block device not bound to virtio_blk: " + blk);
         String features = f[3];
-        check(r, features.charAt(VIRTIO_F_VERSION_1) == '1', "VIRTIO_F_VERSION_1 not negotiated: " + blk);
-        check(r, (features.charAt(VIRTIO_F_RING_PACKED) == '1') == packed,
-                "VIRTIO_F_RING_PACKED " + (packed ? "not " : "") + "negotiated: " + blk);
+        check(r, features.charAt(VirtioFeature.VERSION_1) == '1', "VERSION_1 not negotiated: " + blk);
+        check(r, (features.charAt(VirtioFeature.RING_PACKED) == '1') == packed,
+                "RING_PACKED " + (packed ? "not " : "") + "negotiated: " + blk);
         check(r, Long.parseLong(r.value("VDA-SECTORS ")) == IMAGE_SIZE / 512,
                 "capacity mismatch: " + r.value("VDA-SECTORS "));
 

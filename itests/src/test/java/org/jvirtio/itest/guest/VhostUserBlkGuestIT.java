@@ -20,9 +20,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.jvirtio.api.VirtioDeviceId;
+import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.device.blk.BlockCounter;
 import org.jvirtio.device.blk.BlockDevice;
 import org.jvirtio.device.blk.BlockDeviceOptions;
+import org.jvirtio.device.blk.BlockFeatures;
 import org.jvirtio.device.blk.backend.file.FileBackend;
 import org.jvirtio.transport.vhostuser.VhostUserBackend;
 
@@ -70,14 +73,6 @@ class VhostUserBlkGuestIT {
     /** The guest writes the last {@link #BLOCK} bytes of the disk. */
     private static final long TAIL_OFFSET = IMAGE_SIZE - BLOCK;
 
-    private static final int VIRTIO_ID_BLOCK = 2;
-    private static final int VIRTIO_BLK_F_RO = 5;
-    private static final int VIRTIO_BLK_F_FLUSH = 9;
-    private static final int VIRTIO_BLK_F_MQ = 12;
-    private static final int VIRTIO_BLK_F_DISCARD = 13;
-    private static final int VIRTIO_BLK_F_WRITE_ZEROES = 14;
-    private static final int VIRTIO_F_VERSION_1 = 32;
-    private static final int VIRTIO_F_RING_PACKED = 34;
 
     private GuestKit kit;
 
@@ -178,14 +173,14 @@ class VhostUserBlkGuestIT {
 
             // what the guest saw
             String features = blkFeatures(r);
-            check(r, features.charAt(VIRTIO_F_VERSION_1) == '1', "VERSION_1 not negotiated: " + features);
-            check(r, (features.charAt(VIRTIO_F_RING_PACKED) == '1') == packed,
+            check(r, features.charAt(VirtioFeature.VERSION_1) == '1', "VERSION_1 not negotiated: " + features);
+            check(r, (features.charAt(VirtioFeature.RING_PACKED) == '1') == packed,
                     "RING_PACKED " + (packed ? "not " : "") + "negotiated: " + features);
-            check(r, (features.charAt(VIRTIO_BLK_F_MQ) == '1') == (queues > 1), "MQ mismatch: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_FLUSH) == '1', "FLUSH not negotiated: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_DISCARD) == '1', "DISCARD not negotiated: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_WRITE_ZEROES) == '1', "WRITE_ZEROES not negotiated: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_RO) == '0', "RO negotiated on a writable disk: " + features);
+            check(r, (features.charAt(BlockFeatures.MQ) == '1') == (queues > 1), "MQ mismatch: " + features);
+            check(r, features.charAt(BlockFeatures.FLUSH) == '1', "FLUSH not negotiated: " + features);
+            check(r, features.charAt(BlockFeatures.DISCARD) == '1', "DISCARD not negotiated: " + features);
+            check(r, features.charAt(BlockFeatures.WRITE_ZEROES) == '1', "WRITE_ZEROES not negotiated: " + features);
+            check(r, features.charAt(BlockFeatures.RO) == '0', "RO negotiated on a writable disk: " + features);
             check(r, Long.parseLong(r.value("VDA-SECTORS ")) == IMAGE_SIZE / 512,
                     "capacity mismatch: " + r.value("VDA-SECTORS "));
             check(r, "0".equals(r.value("VDA-RO ")), "writable disk is read-only in the guest");
@@ -283,9 +278,9 @@ class VhostUserBlkGuestIT {
             }
             r.assertSuccess();
             String features = blkFeatures(r);
-            check(r, features.charAt(VIRTIO_BLK_F_RO) == '1', "RO not negotiated: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_DISCARD) == '0', "read-only disk offers DISCARD: " + features);
-            check(r, features.charAt(VIRTIO_BLK_F_WRITE_ZEROES) == '0', "read-only disk offers WRITE_ZEROES");
+            check(r, features.charAt(BlockFeatures.RO) == '1', "RO not negotiated: " + features);
+            check(r, features.charAt(BlockFeatures.DISCARD) == '0', "read-only disk offers DISCARD: " + features);
+            check(r, features.charAt(BlockFeatures.WRITE_ZEROES) == '0', "read-only disk offers WRITE_ZEROES");
             check(r, Long.parseLong(r.value("VDA-SECTORS ")) == IMAGE_SIZE / 512, "capacity mismatch");
             check(r, "1".equals(r.value("VDA-RO ")), "/sys/block/vda/ro is not 1");
             check(r, md5(hostData).equals(r.value("HOSTDATA-MD5 ")), "read-only disk reads wrong data");
@@ -400,7 +395,7 @@ class VhostUserBlkGuestIT {
     private static String blkFeatures(Guest.Result r) {
         List<String> devs = r.linesStartingWith("VIRTIO-DEV ");
         String blk = devs.stream()
-                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VIRTIO_ID_BLOCK)))
+                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VirtioDeviceId.BLOCK)))
                 .findFirst()
                 .orElseThrow(() -> r.failure("no virtio block device in /sys/bus/virtio/devices: " + devs));
         String[] f = blk.split(" ");
