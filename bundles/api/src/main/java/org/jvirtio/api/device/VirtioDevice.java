@@ -5,7 +5,8 @@ import org.osgi.annotation.versioning.ConsumerType;
 /**
  * A virtio device model, as a transport sees it. Device bundles implement this (usually by extending
  * {@link AbstractVirtioDevice}); transports never know the device type beyond {@link #deviceId()}.
- * A transport calls these methods from one thread at a time per device.
+ * A transport calls these methods from one thread at a time per device, unless the device says its
+ * queues are independent ({@link #servesQueuesConcurrently()}).
  */
 @ConsumerType
 public interface VirtioDevice {
@@ -41,6 +42,17 @@ public interface VirtioDevice {
 
     /** The driver notified (kicked) queue {@code index}. */
     void queueNotified(int index);
+
+    /**
+     * Whether {@link #queueNotified} may run for different queues at the same time (each queue still
+     * on one thread at a time), and {@link #readConfig} / {@link #writeConfig} while queues are served.
+     * A device whose queues share nothing mutable says so and gets a thread per queue from transports
+     * that have one; {@link #activate} and {@link #reset} still never overlap anything. The default
+     * keeps every call one at a time.
+     */
+    default boolean servesQueuesConcurrently() {
+        return false;
+    }
 
     /** Stops the device and forgets all driver state; the device may be activated again. */
     void reset();

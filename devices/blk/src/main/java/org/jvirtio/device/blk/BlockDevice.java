@@ -222,6 +222,12 @@ public final class BlockDevice extends AbstractVirtioDevice {
         }
     }
 
+    /** Queues share only the backend and the write cache mode, both safe for concurrent use. */
+    @Override
+    public boolean servesQueuesConcurrently() {
+        return true;
+    }
+
     @Override
     protected void onReset() {
         QueueWorker[] old = workers;

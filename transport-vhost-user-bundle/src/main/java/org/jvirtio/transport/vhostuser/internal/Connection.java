@@ -13,7 +13,6 @@ import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
-import org.jvirtio.nativeio.Epoll;
 import org.jvirtio.nativeio.EventFd;
 import org.jvirtio.nativeio.NativeException;
 import org.jvirtio.nativeio.UnixSocket;
@@ -29,18 +28,21 @@ import org.jvirtio.vring.memory.SwappableGuestMemory;
  * the server waits for the next front end. Nothing the peer sends ends with an exception leaving the
  * thread.
  *
- * <p><b>Threads.</b> The message thread and one kick thread ({@link KickLoop}: an {@link Epoll} over
- * the kick eventfds of all rings) share {@link #lock}. The kick thread holds it while the device serves
- * a queue in {@code queueNotified}; every handler runs under it. So rings are plugged, replaced and
- * stopped, and memory tables swapped, only while no device code runs on the kick thread.
+ * <p><b>Threads.</b> The message thread runs every handler under {@link #lock}. Each ring has its own
+ * thread ({@link RingWorker}) that waits for the ring's kick eventfd and has the device serve the queue
+ * in {@code queueNotified}, holding the ring's serve lock (shared by all rings of a device that serves
+ * queues one at a time). To change a ring, the message thread pauses its slot (the device finds no new
+ * chain and returns), takes the serve lock, changes it, resumes and kicks the ring itself
+ * ({@link #quiesced}). Lock order: connection lock, then serve locks; a ring thread never takes the
+ * connection lock while it holds its serve lock.
  *
  * <p><b>When old memory is unmapped.</b> A memory-table change installs the new map in the
- * {@link SwappableGuestMemory} and rebuilds every started ring over it (at its current positions) under
- * the lock. A ring whose device still holds chains (in flight, completed later from another thread)
- * keeps its old ring views; then the dropped regions are only retired, and unmapped at the first moment
- * (checked after every served kick, at every table change and at disconnect) when no ring holds a
- * chain. A device that touches guest memory outside {@code queueNotified} without holding a chain
- * breaks this rule; the device SPI asks devices to serve queues on the notifying thread.
+ * {@link SwappableGuestMemory} and rebuilds every started ring over it (at its current positions). A
+ * ring whose device still holds chains (completed later from another thread) keeps its old ring
+ * views; then the dropped regions are only retired. At the first moment (checked after served kicks
+ * while regions are retired, at every table change and at disconnect) when no ring holds a chain,
+ * the rings still on old views are rebuilt and the retired regions unmapped, all with every ring
+ * quiesced.
  */
 public final class Connection implements Runnable {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
@@ -50,8 +52,10 @@ public final class Connection implements Runnable {
     final VirtioDevice device;
     final String name;
     private final UnixSocket socket;
-    final Epoll epoll;
-    private final KickLoop kickLoop;
+    /** Whether every ring has its own serve lock ({@code VirtioDevice.servesQueuesConcurrently()}). */
+    private final boolean concurrentQueues;
+    /** The serve lock all rings share otherwise; also held around configuration-space access then. */
+    private final Object deviceLock = new Object();
     final VringState[] rings;
     final SwappableGuestMemory memory = new SwappableGuestMemory(GuestMemoryMap.EMPTY);
     private final Handlers handlers;
@@ -60,6 +64,8 @@ public final class Connection implements Runnable {
 
     MemoryTable table = MemoryTable.EMPTY;
     final List<MemoryRegion> retired = new ArrayList<>();
+    /** Whether {@link #retired} holds regions: ring threads check it without the connection lock. */
+    private volatile boolean retiring;
     long ackedFeatures;
     long protocolFeatures;
     int status;
@@ -73,22 +79,18 @@ public final class Connection implements Runnable {
         this.device = device;
         this.socket = socket;
         this.name = name;
+        this.concurrentQueues = device.servesQueuesConcurrently();
         int count = Math.min(device.queueCount(), 256);
         this.rings = new VringState[count];
         for (int i = 0; i < count; i++) {
-            rings[i] = new VringState(i);
+            rings[i] = new VringState(i, concurrentQueues ? new Object() : deviceLock);
         }
-        this.epoll = Epoll.create();
-        this.kickLoop = new KickLoop(this);
         this.handlers = new Handlers(this);
     }
 
     /** Serves the connection until the peer leaves or breaks the protocol; then resets the device. */
     @Override
     public void run() {
-        Thread kicks = new Thread(kickLoop, "vhost-user-kick " + name);
-        kicks.setDaemon(true);
-        kicks.start();
         try {
             for (;;) {
                 Message message = Message.read(socket);
@@ -115,7 +117,7 @@ public final class Connection implements Runnable {
         } catch (RuntimeException | Error e) {
             LOG.log(Level.ERROR, name + ": closing the connection after an internal error", e);
         } finally {
-            shutdown(kicks);
+            shutdown();
         }
     }
 
@@ -190,51 +192,141 @@ public final class Connection implements Runnable {
 
     // ------------------------------------------------------------------ kicks
 
-    /** Called by the kick thread for a readable kick eventfd. */
-    void serveKick(int tag) {
-        synchronized (lock) {
-            int index = VringState.indexOf(tag);
-            if (closing || index >= rings.length) {
-                return;
+    /**
+     * Called by {@code ring}'s thread for its readable kick eventfd: has the device serve the queue,
+     * then acts on what went wrong (outside the serve lock, see the lock order).
+     */
+    void serveKick(VringState ring, int tag) {
+        String failure = serveUnderLock(ring, tag);
+        if (failure != null) {
+            needsReset(failure);
+        }
+        if (retiring) {
+            synchronized (lock) {
+                releaseRetired();
             }
-            VringState ring = rings[index];
-            if (ring.kick == null || ring.kickTag() != tag) {
-                return; // a descriptor replaced since epoll reported it
-            }
-            try {
-                ring.kick.read();
-            } catch (NativeException | RuntimeException e) {
-                removeKick(ring);
-                needsReset("ring " + index + ": cannot read its kick descriptor: " + e.getMessage());
-                return;
-            }
-            if (ring.slot.vring() == null) {
-                return; // stopped or disabled: the kick is dropped; starting the ring re-kicks it
-            }
-            try {
-                device.queueNotified(index);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, name + ": device failed serving queue " + index, e);
-                needsReset("device failed serving queue " + index + ": " + e);
-                return;
-            }
-            QueueError error = ring.slot.error();
-            if (error != QueueError.NONE) {
-                needsReset("queue " + index + ": " + error.description());
-            }
-            releaseRetired();
         }
     }
 
-    void removeKick(VringState ring) {
-        if (ring.kick != null) {
-            try {
-                epoll.remove(ring.kick.fd());
-            } catch (NativeException | RuntimeException e) {
-                LOG.log(Level.DEBUG, "{0}: epoll remove: {1}", name, e.getMessage());
+    private String serveUnderLock(VringState ring, int tag) {
+        synchronized (ring.serveLock) {
+            EventFd kick = ring.kick;
+            if (closing || kick == null || ring.kickTag() != tag) {
+                return null; // a descriptor replaced since epoll reported it
             }
-            ring.kick.close();
+            try {
+                kick.read();
+            } catch (NativeException | RuntimeException e) {
+                ring.worker.unwatch(kick);
+                return "ring " + ring.index + ": cannot read its kick descriptor: " + e.getMessage();
+            }
+            if (ring.slot.vring() == null) {
+                return null; // stopped or disabled: the kick is dropped; starting the ring re-kicks it
+            }
+            try {
+                device.queueNotified(ring.index);
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, name + ": device failed serving queue " + ring.index, e);
+                return "device failed serving queue " + ring.index + ": " + e;
+            }
+            QueueError error = ring.slot.error();
+            return error == QueueError.NONE ? null : "queue " + ring.index + ": " + error.description();
+        }
+    }
+
+    /** What {@link #quiesced} runs: a change to rings that may refuse. */
+    interface RingChange {
+        void run() throws Failure;
+    }
+
+    /**
+     * Runs {@code change} while the device serves none of the rings it touches: pauses their slots,
+     * takes the serve lock (waiting for a {@code queueNotified} in progress to return), changes, then
+     * resumes and kicks the rings (a kick read while paused found nothing). With a device serving queues
+     * one at a time, all rings share the lock, so all are paused. Called under the connection lock.
+     */
+    void quiesced(VringState ring, RingChange change) throws Failure {
+        VringState[] paused = concurrentQueues ? new VringState[] {ring} : rings;
+        for (VringState r : paused) {
+            r.slot.pause();
+        }
+        try {
+            synchronized (ring.serveLock) {
+                change.run();
+            }
+        } finally {
+            for (VringState r : paused) {
+                r.slot.resume();
+                kickSelf(r);
+            }
+        }
+    }
+
+    /** {@link #quiesced} for a change that cannot refuse. */
+    void quiescedQuietly(VringState ring, Runnable change) {
+        try {
+            quiesced(ring, change::run);
+        } catch (Failure e) {
+            throw new IllegalStateException(e); // not thrown by a Runnable
+        }
+    }
+
+    /** Has the ring's thread look at the ring again, as if the driver had kicked. */
+    void kickSelf(VringState ring) {
+        EventFd kick = ring.kick;
+        if (kick != null && ring.slot.vring() != null) {
+            try {
+                kick.signal();
+            } catch (NativeException | RuntimeException e) {
+                LOG.log(Level.DEBUG, "{0}: self-kick of ring {1}: {2}", name, ring.index, e.getMessage());
+            }
+        }
+    }
+
+    /** Configuration-space access: one at a time with queue service unless the device allows otherwise. */
+    void withConfigAccess(Runnable access) {
+        if (concurrentQueues || rings.length == 0) {
+            access.run();
+        } else {
+            quiescedQuietly(rings[0], access);
+        }
+    }
+
+    /** Gives the ring {@code kick} (replacing and closing any previous one), watched by the ring's thread. */
+    void setKick(VringState ring, EventFd kick) throws Failure {
+        if (ring.worker == null) {
+            try {
+                ring.worker = RingWorker.start(this, ring);
+            } catch (NativeException e) {
+                kick.close();
+                throw new Failure("ring " + ring.index + ": cannot start its thread", e);
+            }
+        }
+        quiesced(ring, () -> {
+            removeKickLocked(ring);
+            ring.kick = kick;
+            ring.kickGeneration++;
+            try {
+                ring.worker.watch(kick, ring.kickTag());
+            } catch (NativeException e) {
+                removeKickLocked(ring);
+                throw new Failure("ring " + ring.index + ": cannot watch the kick descriptor", e);
+            }
+        });
+    }
+
+    void removeKick(VringState ring) {
+        quiescedQuietly(ring, () -> removeKickLocked(ring));
+    }
+
+    private void removeKickLocked(VringState ring) {
+        EventFd kick = ring.kick;
+        if (kick != null) {
             ring.kick = null;
+            if (ring.worker != null) {
+                ring.worker.unwatch(kick);
+            }
+            kick.close();
         }
     }
 
@@ -246,7 +338,7 @@ public final class Connection implements Runnable {
             LOG.log(Level.WARNING, "{0}: device needs reset: {1}", name, reason);
             needsReset = true;
             for (VringState ring : rings) {
-                ring.slot.unplug();
+                quiescedQuietly(ring, ring.slot::unplug);
                 if (ring.err != null) {
                     try {
                         ring.err.signal();
@@ -285,7 +377,16 @@ public final class Connection implements Runnable {
         needsReset = false;
     }
 
-    /** Unmaps retired regions once no ring holds a chain that may point into them. */
+    /** Regions of a replaced memory table, unmapped by {@link #releaseRetired} when safe. */
+    void retire(List<MemoryRegion> dropped) {
+        retired.addAll(dropped);
+        retiring = !retired.isEmpty();
+    }
+
+    /**
+     * Unmaps retired regions once no ring holds a chain that may point into them, after rebuilding
+     * the rings still on old views over the current table. Under the connection lock.
+     */
     void releaseRetired() {
         if (retired.isEmpty()) {
             return;
@@ -295,8 +396,40 @@ public final class Connection implements Runnable {
                 return;
             }
         }
-        retired.forEach(MemoryRegion::close);
-        retired.clear();
+        for (VringState ring : rings) {
+            if (ring.staleViews) {
+                handlers.rings().rebuild(ring);
+            }
+        }
+        // Every ring paused at once: no pop may be walking a descriptor table in a retired region now.
+        for (VringState ring : rings) {
+            ring.slot.pause();
+        }
+        try {
+            unmapRetiredWhenIdle(0);
+        } finally {
+            for (VringState ring : rings) {
+                ring.slot.resume();
+                kickSelf(ring);
+            }
+        }
+    }
+
+    private void unmapRetiredWhenIdle(int from) {
+        if (from == rings.length) {
+            for (VringState ring : rings) {
+                if (ring.vring != null && ring.vring.inFlight() > 0) {
+                    return; // popped a chain before the pause: wait for the next chance
+                }
+            }
+            retired.forEach(MemoryRegion::close);
+            retired.clear();
+            retiring = false;
+            return;
+        }
+        synchronized (rings[from].serveLock) {
+            unmapRetiredWhenIdle(from + 1);
+        }
     }
 
     GuestMemory memory() {
@@ -307,13 +440,13 @@ public final class Connection implements Runnable {
         return closing;
     }
 
-    private void shutdown(Thread kicks) {
+    private void shutdown() {
         closing = true;
-        epoll.close();
-        try {
-            kicks.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        for (VringState ring : rings) {
+            ring.slot.pause();
+            if (ring.worker != null) {
+                ring.worker.stop();
+            }
         }
         synchronized (lock) {
             for (VringState ring : rings) {
@@ -322,7 +455,8 @@ public final class Connection implements Runnable {
             }
             resetDevice();
             for (VringState ring : rings) {
-                removeKick(ring);
+                removeKickLocked(ring);
+                ring.worker = null;
                 EventFd call = ring.call;
                 ring.call = null;
                 if (call != null) {
@@ -339,6 +473,7 @@ public final class Connection implements Runnable {
             table = MemoryTable.EMPTY;
             retired.forEach(MemoryRegion::close);
             retired.clear();
+            retiring = false;
             if (inflight != null) {
                 inflight.close();
                 inflight = null;
@@ -400,7 +535,13 @@ public final class Connection implements Runnable {
 
         @Override
         public void deviceNeedsReset(String reason) {
-            if (!closing) {
+            if (closing) {
+                return;
+            }
+            RingWorker worker = RingWorker.current(Connection.this);
+            if (worker != null) {
+                worker.deferReset(reason); // this thread holds a serve lock: see the lock order
+            } else {
                 needsReset(reason);
             }
         }

@@ -11,22 +11,33 @@ import org.jvirtio.vring.DeviceVring;
  * memory table, or resets. While no ring is plugged in the queue looks empty. This is how vhost-user's
  * per-ring lifecycle meets the device's activate-once model.
  *
- * <p>Plugging happens under the connection lock, which the kick thread also holds while the device
- * serves a queue ({@code queueNotified}); a device that serves queues inside {@code queueNotified}
- * therefore never sees a ring change under it. With INFLIGHT_SHMFD (split rings) every pop and every
- * use is recorded in the shared in-flight buffer.
+ * <p>The ring changes only while the device does not serve it: the connection first {@link #pause()}s
+ * the slot, so that the device's loop finds no new chain and returns from {@code queueNotified}, then
+ * takes the ring's serve lock, which the ring's thread holds while the device serves it. A paused slot
+ * still takes completions and publishes them, so nothing the device finished is lost. With
+ * INFLIGHT_SHMFD every pop and every use is recorded in the shared in-flight buffer.
  */
 public final class QueueSlot implements DeviceQueue {
     private volatile DeviceVring vring;
-    private SplitInflight inflight;
+    private volatile boolean paused;
+    private InflightTracker inflight;
 
     DeviceVring vring() {
         return vring;
     }
 
-    void plug(DeviceVring ring, SplitInflight tracking) {
+    void plug(DeviceVring ring, InflightTracker tracking) {
         this.vring = ring;
         this.inflight = tracking;
+    }
+
+    /** From now on the queue offers no chain, so a device serving it returns soon. */
+    void pause() {
+        paused = true;
+    }
+
+    void resume() {
+        paused = false;
     }
 
     /** Takes the ring out; the slot then looks empty. */
@@ -51,7 +62,7 @@ public final class QueueSlot implements DeviceQueue {
     @Override
     public boolean pop(DescriptorChain chain) {
         DeviceVring ring = vring;
-        if (ring == null) {
+        if (ring == null || paused) {
             return false;
         }
         if (!(chain instanceof SlotChain)) {
@@ -62,20 +73,22 @@ public final class QueueSlot implements DeviceQueue {
             view.inner = ring.newChain();
             view.innerOwner = ring;
         }
+        InflightTracker tracking = inflight;
+        if (tracking == null) {
+            return ring.pop(view.inner);
+        }
+        int availBefore = ring.availPosition();
         if (!ring.pop(view.inner)) {
             return false;
         }
-        SplitInflight tracking = inflight;
-        if (tracking != null) {
-            tracking.popped(view.inner.head());
-        }
+        tracking.popped(ring, availBefore, view.inner);
         return true;
     }
 
     @Override
     public boolean hasAvailable() {
         DeviceVring ring = vring;
-        return ring != null && ring.hasAvailable();
+        return ring != null && !paused && ring.hasAvailable();
     }
 
     @Override
@@ -85,7 +98,7 @@ public final class QueueSlot implements DeviceQueue {
             return; // the ring was stopped while the device held this chain: the front end owns it now
         }
         ring.addUsed(head, ringSlots, writtenLength);
-        SplitInflight tracking = inflight;
+        InflightTracker tracking = inflight;
         if (tracking != null) {
             tracking.used(head);
         }
@@ -97,11 +110,13 @@ public final class QueueSlot implements DeviceQueue {
         if (ring == null) {
             return false;
         }
-        boolean notify = ring.publishUsed();
-        SplitInflight tracking = inflight;
-        if (tracking != null) {
-            tracking.published(ring.usedPosition());
+        InflightTracker tracking = inflight;
+        if (tracking == null) {
+            return ring.publishUsed();
         }
+        tracking.publishing(ring);
+        boolean notify = ring.publishUsed();
+        tracking.published(ring);
         return notify;
     }
 
@@ -116,7 +131,9 @@ public final class QueueSlot implements DeviceQueue {
     @Override
     public boolean enableNotifications() {
         DeviceVring ring = vring;
-        return ring != null && ring.enableNotifications();
+        // Paused: the driver is still asked to kick (the connection kicks the ring itself on resume), but
+        // the device is told nothing waits, so it returns.
+        return ring != null && ring.enableNotifications() && !paused;
     }
 
     @Override

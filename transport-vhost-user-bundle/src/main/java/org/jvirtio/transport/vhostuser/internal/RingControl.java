@@ -3,13 +3,10 @@ package org.jvirtio.transport.vhostuser.internal;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.memory.GuestMemory;
-import org.jvirtio.nativeio.NativeException;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.VringSetupException;
@@ -59,17 +56,16 @@ final class RingControl {
     }
 
     /**
-     * Starts the ring: builds its device side at the base position (with INFLIGHT_SHMFD on a split
-     * ring, first recovering and arranging to resubmit what was in flight), then plugs it if enabled.
+     * Starts the ring: builds its device side at the base position, or, with INFLIGHT_SHMFD, where
+     * in-flight recovery says (queueing the requests still in flight for resubmission), then plugs it
+     * if enabled.
      */
     void start(VringState ring) throws Failure {
         QueueConfig config = translate(ring);
         GuestMemory map = c.memory.snapshot();
-        boolean packed = packed();
         int avail = ring.base & 0xFFFF;
         int used;
-        SplitInflight tracking = null;
-        if (packed) {
+        if (packed()) {
             used = ring.base >>> 16 != 0 ? ring.base >>> 16 : avail;
         } else {
             long usedIdxAddress = config.deviceArea() + 2;
@@ -77,58 +73,49 @@ final class RingControl {
                 throw new Failure("ring " + ring.index + ": used ring outside guest memory");
             }
             used = map.getShort(usedIdxAddress) & 0xFFFF;
-            tracking = splitInflight(ring);
-            if (tracking != null) {
-                avail = resubmitPosition(ring, tracking, config, map, used, avail);
-            }
         }
+        InflightTracker tracking = tracker(ring);
+        Recovered recovered = tracking == null ? new Recovered(avail, used, List.of())
+                : tracking.recover(map, config, avail, used);
+        DeviceVring vring;
         try {
-            ring.vring = Vrings.device(config, deviceFeatures(), c.memory, avail, used);
+            vring = Vrings.device(config, deviceFeatures(), c.memory, recovered.availPosition(),
+                    recovered.usedPosition());
         } catch (VringSetupException e) {
             throw new Failure("ring " + ring.index + " cannot start", e);
         }
-        ring.slot.unplug();
+        for (Recovered.Resubmission chain : recovered.resubmissions()) {
+            if (!chain.resubmitTo(vring)) {
+                throw new Failure("ring " + ring.index + ": an in-flight request cannot be resubmitted");
+            }
+        }
+        if (!recovered.resubmissions().isEmpty()) {
+            LOG.log(Level.INFO, "{0}: ring {1}: resubmitting {2} in-flight requests", c.name, ring.index,
+                    recovered.resubmissions().size());
+        }
+        if (tracking != null) {
+            tracking.placed(config, c.memory);
+        }
+        unplug(ring);
+        ring.vring = vring;
         ring.tracking = tracking;
+        ring.staleViews = false;
         plugIfRunnable(ring);
     }
 
-    private SplitInflight splitInflight(VringState ring) {
+    /** A tracker over the ring's region of the in-flight area, or null without one (or a mismatching one). */
+    private InflightTracker tracker(VringState ring) {
         InflightArea area = c.inflight;
         if (area == null || ring.index >= area.queueCount()) {
             return null;
         }
         ByteBuffer region = area.region(ring.index);
-        if (!SplitInflight.fits(region, ring.num)) {
-            LOG.log(Level.WARNING, "{0}: in-flight region of ring {1} does not match its size {2}; not tracking",
-                    c.name, ring.index, ring.num);
+        if (area.isPacked() != packed() || !InflightArea.fits(region, ring.num)) {
+            LOG.log(Level.WARNING, "{0}: in-flight region of ring {1} does not match its size {2} and format; "
+                    + "not tracking", c.name, ring.index, ring.num);
             return null;
         }
-        return new SplitInflight(region, ring.num);
-    }
-
-    /**
-     * Where the device resumes so that requests still in flight are submitted again. The vring pops
-     * only from the available ring, so this works when the in-flight heads are exactly the entries
-     * after the used index (completions in order, the common case); then the ring restarts there.
-     * Otherwise the requests cannot be resubmitted and the device needs a reset.
-     */
-    private int resubmitPosition(VringState ring, SplitInflight tracking, QueueConfig config, GuestMemory map,
-            int usedIdx, int avail) throws Failure {
-        List<Integer> heads = tracking.recover(usedIdx, map, config.deviceArea());
-        if (heads.isEmpty()) {
-            return avail;
-        }
-        Set<Integer> pending = new HashSet<>(heads);
-        int mask = ring.num - 1;
-        for (int k = 0; k < heads.size(); k++) {
-            long entry = config.driverArea() + 4 + 2L * ((usedIdx + k) & mask);
-            if (!map.contains(entry, 2) || !pending.remove(map.getShort(entry) & 0xFFFF)) {
-                throw new Failure("ring " + ring.index + ": " + heads.size()
-                        + " in-flight requests were not completed in order; they cannot be resubmitted");
-            }
-        }
-        LOG.log(Level.INFO, "{0}: ring {1}: resubmitting {2} in-flight requests", c.name, ring.index, heads.size());
-        return usedIdx;
+        return area.isPacked() ? new PackedInflight(region, ring.num) : new SplitInflight(region, ring.num);
     }
 
     /** Serves the ring to the device if it is started, enabled and the device is not waiting for a reset. */
@@ -136,27 +123,38 @@ final class RingControl {
         if (ring.vring == null || !ring.enabled || c.needsReset || ring.slot.vring() != null) {
             return;
         }
-        if (ring.tracking == null && !ring.vring.isPacked()) {
-            ring.tracking = splitInflight(ring);
-        }
-        ring.slot.plug(ring.vring, ring.tracking);
-        c.ensureActive();
-        kickSelf(ring); // serve what the driver queued before the ring ran
-    }
-
-    private void kickSelf(VringState ring) {
-        if (ring.kick != null) {
-            try {
-                ring.kick.signal();
-            } catch (NativeException | RuntimeException e) {
-                LOG.log(Level.DEBUG, "{0}: self-kick of ring {1}: {2}", c.name, ring.index, e.getMessage());
+        if (ring.tracking == null) {
+            InflightTracker tracking = tracker(ring);
+            if (tracking != null) {
+                tracking.attach(ring.vring);
+                placeTracker(ring, tracking);
+                ring.tracking = tracking;
             }
         }
+        c.ensureActive(); // before the ring is served: the device finds its queues ready
+        if (c.needsReset) {
+            return;
+        }
+        // The kick after the change (quiesced) serves what the driver queued before the ring ran.
+        c.quiescedQuietly(ring, () -> ring.slot.plug(ring.vring, ring.tracking));
+    }
+
+    private void placeTracker(VringState ring, InflightTracker tracking) {
+        try {
+            tracking.placed(translate(ring), c.memory);
+        } catch (Failure e) {
+            LOG.log(Level.WARNING, "{0}: ring {1}: {2}", c.name, ring.index, e.getMessage());
+        }
+    }
+
+    /** Takes the ring away from the device (it keeps its state and positions). */
+    void unplug(VringState ring) {
+        c.quiescedQuietly(ring, ring.slot::unplug);
     }
 
     /** Stops the ring and records where it stopped in {@code base}. */
     void stop(VringState ring) {
-        ring.slot.unplug();
+        unplug(ring);
         DeviceVring vring = ring.vring;
         if (vring == null) {
             return;
@@ -168,33 +166,48 @@ final class RingControl {
         ring.base = vring.isPacked() ? vring.availPosition() | vring.usedPosition() << 16 : vring.availPosition();
         ring.vring = null;
         ring.tracking = null;
+        ring.staleViews = false;
     }
 
     /**
      * After a memory-table or address change: rebuilds each started ring over the current table at its
      * current positions. A ring whose device holds chains keeps its old views (still mapped: the
-     * dropped regions stay retired until no ring holds a chain).
+     * dropped regions stay retired until no ring holds a chain, see {@link Connection#releaseRetired}).
      */
     void rebuildStarted() {
         for (VringState ring : c.rings) {
-            DeviceVring old = ring.vring;
-            if (old == null || old.inFlight() > 0) {
+            if (ring.vring == null) {
                 continue;
             }
-            boolean plugged = ring.slot.vring() != null;
-            try {
-                QueueConfig config = translate(ring);
-                DeviceVring next = Vrings.device(config, deviceFeatures(), c.memory, old.availPosition(),
-                        old.usedPosition());
-                ring.vring = next;
-                if (plugged) {
-                    ring.slot.unplug();
-                    plugIfRunnable(ring);
-                }
-            } catch (Failure | VringSetupException e) {
-                stop(ring);
-                c.needsReset("ring " + ring.index + " is not valid in the new memory table: " + e.getMessage());
+            if (ring.vring.inFlight() > 0) {
+                ring.staleViews = true;
+                continue;
             }
+            rebuild(ring);
+        }
+    }
+
+    /** Rebuilds one started ring over the current table at its positions; the device must hold none of its chains. */
+    void rebuild(VringState ring) {
+        DeviceVring old = ring.vring;
+        try {
+            QueueConfig config = translate(ring);
+            DeviceVring next = Vrings.device(config, deviceFeatures(), c.memory, old.availPosition(),
+                    old.usedPosition());
+            boolean plugged = ring.slot.vring() != null;
+            c.quiescedQuietly(ring, () -> {
+                ring.vring = next;
+                ring.staleViews = false;
+                if (ring.tracking != null) {
+                    ring.tracking.placed(config, c.memory);
+                }
+                if (plugged) {
+                    ring.slot.plug(next, ring.tracking);
+                }
+            });
+        } catch (Failure | VringSetupException e) {
+            stop(ring);
+            c.needsReset("ring " + ring.index + " is not valid in the new memory table: " + e.getMessage());
         }
     }
 

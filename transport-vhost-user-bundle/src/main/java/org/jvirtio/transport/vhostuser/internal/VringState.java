@@ -9,11 +9,20 @@ import org.jvirtio.vring.DeviceVring;
  * is enabled. {@link #vring} is non-null while the ring is started; the {@link QueueSlot} serves it to
  * the device while it is started, enabled and the device is not waiting for a reset.
  *
- * <p>Guarded by the connection lock; {@link #call} is also read by the device's notifier.
+ * <p>Guarded by the connection lock; {@link #call} is also read by the device's notifier. The ring's
+ * own thread ({@link #worker}) reads {@link #kick} and serves {@link #slot} under {@link #serveLock}, which
+ * the message thread also takes (after the connection lock) to change either.
  */
 final class VringState {
     final int index;
     final QueueSlot slot = new QueueSlot();
+    /**
+     * Held while the device serves this ring; shared by all rings of a device that serves its queues
+     * one at a time ({@code VirtioDevice.servesQueuesConcurrently()} false).
+     */
+    final Object serveLock;
+    /** This ring's thread, from its first kick descriptor to the end of the connection. */
+    RingWorker worker;
 
     int num;
     boolean addressSet;
@@ -31,11 +40,18 @@ final class VringState {
     EventFd err;
 
     DeviceVring vring;
-    /** In-flight recording for this ring (INFLIGHT_SHMFD, split rings), or null. */
-    SplitInflight tracking;
+    /** In-flight recording for this ring (INFLIGHT_SHMFD), or null. */
+    InflightTracker tracking;
 
-    VringState(int index) {
+    /**
+     * Started ring kept on the views of a replaced memory table because the device held chains then;
+     * rebuilt over the current table once it holds none, before retired regions are unmapped.
+     */
+    boolean staleViews;
+
+    VringState(int index, Object serveLock) {
         this.index = index;
+        this.serveLock = serveLock;
     }
 
     /** The epoll tag of the current kick descriptor: index in bits 0-7, generation above. */
@@ -58,5 +74,6 @@ final class VringState {
         enabled = false;
         vring = null;
         tracking = null;
+        staleViews = false;
     }
 }
