@@ -248,12 +248,10 @@ public final class PackedDeviceQueue implements DeviceVring {
     @Override
     public boolean resubmitPacked(ByteBuffer descriptors, int count) {
         if (resubmitted == null) {
-            ResubmittedChains created = new ResubmittedChains(size);
-            if (!created.add(descriptors, count)) {
+            if (!ResubmittedChains.fits(descriptors, count, size)) {
                 return false;
             }
-            resubmitted = created;
-            return true;
+            resubmitted = new ResubmittedChains(size);
         }
         return resubmitted.add(descriptors, count);
     }

@@ -39,8 +39,7 @@ final class ResubmittedChains {
      * alone), or returns false, copying nothing, if there are not that many bytes or there is no room.
      */
     boolean add(ByteBuffer source, int count) {
-        if (count < 1 || count > size - descriptors
-                || source.remaining() < count * PackedLayout.DESC_SIZE) {
+        if (!fits(source, count, size - descriptors)) {
             return false;
         }
         int slot = (firstSlot + descriptors) % size;
@@ -56,6 +55,12 @@ final class ResubmittedChains {
         chains++;
         descriptors += count;
         return true;
+    }
+
+    /** Whether {@code source} holds {@code count} descriptors, at least one and at most {@code room}. */
+    static boolean fits(ByteBuffer source, int count, int room) {
+        // count is bounded first, so that count * 16 cannot overflow
+        return count >= 1 && count <= room && source.remaining() >= count * PackedLayout.DESC_SIZE;
     }
 
     boolean isEmpty() {

@@ -187,11 +187,12 @@ class PackedResubmitBadInputTest {
     @Test
     void copiesAreTakenFromThePositionInAnyByteOrderAndThePositionStays() throws Exception {
         Copies copies = new Copies().add(0, 0, 0, 0).add(buffer, 16, 3, NEXT).add(buffer + 16, 32, 4, WRITE);
-        ByteBuffer bigEndian = copies.buffer().order(ByteOrder.BIG_ENDIAN).position(16);
+        ByteBuffer source = copies.buffer();
+        ByteBuffer bigEndian = source.asReadOnlyBuffer().order(ByteOrder.BIG_ENDIAN).position(16);
         DeviceVring queue = device(PACKED);
         assertThat(queue.resubmitPacked(bigEndian, 2)).isTrue();
         assertThat(bigEndian.position()).isEqualTo(16);
-        bigEndian.putLong(16, 0); // copied at the call: later writes to the buffer do not matter
+        source.putLong(16, 0); // copied at the call: later writes to the buffer do not matter
         DescriptorChain chain = queue.newChain();
         assertThat(queue.pop(chain)).isTrue();
         assertThat(chain.head()).isEqualTo(4);
