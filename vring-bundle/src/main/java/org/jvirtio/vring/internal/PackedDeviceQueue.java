@@ -49,6 +49,10 @@ import org.jvirtio.vring.VringSetupException;
  *     entry is {@link QueueError#INDIRECT_NESTED} (as virtio-queue's chain walker).</li>
  * </ul>
  *
+ * <p>Chains resubmitted after a back-end restart ({@link #resubmitPacked}) are popped before the ring,
+ * through the same walk over copies of their descriptors, with the same rules except that the copies'
+ * count, not their AVAIL and USED bits, says where the chain must end.
+ *
  * <p>Used descriptors are published in batches: {@link #addUsed} writes each used descriptor in full
  * except the flags of the first one since the last publish, which {@link #publishUsed} stores last,
  * with release (spec "Multi-buffer requests"): the driver polls that one slot, so nothing of the
@@ -73,12 +77,14 @@ public final class PackedDeviceQueue implements DeviceVring {
     /** Buffer ids the device holds, and the ring slots each one's chain took. */
     private final boolean[] held;
     private final int[] heldSlots;
-    /**
-     * IN_ORDER: ids in pop order (a ring of {@code size}: at most that many are held), and completions
-     * waiting for earlier chains.
-     */
     /** IN_ORDER: completions wait here until every earlier chain is complete; null otherwise. */
     private final InOrderCompletions inOrderCompletions;
+    /**
+     * Copies of chains resubmitted after a back-end restart and not yet popped again; null, which is
+     * all the hot path tests, except during recovery: created by the first resubmit, dropped once
+     * drained.
+     */
+    private ResubmittedChains resubmitted;
 
     private int nextAvail;
     private boolean availWrap;
@@ -89,7 +95,6 @@ public final class PackedDeviceQueue implements DeviceVring {
     private short batchFlags;
     /** Ring slots written since the last publish (the window the EVENT_IDX test looks at). */
     private int batchSlots;
-    /** IN_ORDER: where the next popped id goes, the oldest not yet written used, and how many wait. */
     private int inFlight;
     private QueueError error = QueueError.NONE;
 
@@ -156,7 +161,8 @@ public final class PackedDeviceQueue implements DeviceVring {
 
     @Override
     public boolean hasAvailable() {
-        return error != QueueError.NONE || PackedLayout.isAvailable(flagsAcquire(nextAvail), availWrap);
+        return error != QueueError.NONE || resubmitted != null
+                || PackedLayout.isAvailable(flagsAcquire(nextAvail), availWrap);
     }
 
     @Override
@@ -164,30 +170,22 @@ public final class PackedDeviceQueue implements DeviceVring {
         if (error != QueueError.NONE) {
             return false;
         }
+        if (resubmitted != null) {
+            return popResubmitted(target);
+        }
         int headFlags = flagsAcquire(nextAvail);
         if (!PackedLayout.isAvailable(headFlags, availWrap)) {
             return false;
         }
         ChainBuffer chain = ChainBuffer.checkFits(target, maxChain);
-        QueueError walked = walk(headFlags, chain, memory.snapshot());
+        QueueError walked = walk(ring, nextAvail, size, true, headFlags, chain, memory.snapshot());
         if (walked != QueueError.NONE) {
             return fail(walked);
         }
-        int id = chain.head();
-        if (id >= size) {
-            return fail(QueueError.BUFFER_ID_OUT_OF_RANGE);
+        if (!take(chain)) {
+            return false;
         }
-        if (held[id]) {
-            return fail(QueueError.BUFFER_ID_IN_USE);
-        }
-        int slots = chain.ringSlots();
-        held[id] = true;
-        heldSlots[id] = slots;
-        inFlight++;
-        if (inOrder) {
-            inOrderCompletions.popped(id);
-        }
-        nextAvail += slots;
+        nextAvail += chain.ringSlots();
         if (nextAvail >= size) {
             nextAvail -= size;
             availWrap = !availWrap;
@@ -196,29 +194,99 @@ public final class PackedDeviceQueue implements DeviceVring {
     }
 
     /**
-     * Walks the chain starting at {@code nextAvail} into {@code chain}: at most {@code size}
-     * consecutive descriptors, wrapping at the ring end with the wrap counter flipped for the
-     * availability test. Sets the chain's head to the buffer id (from the last descriptor) and its
-     * ring slots; does not move {@code nextAvail}.
+     * Pops the oldest resubmitted chain: its copies walked and checked as the ring would be, but the
+     * ring is not read and {@code nextAvail} does not move (the transport started the ring past these
+     * chains). The chain must span exactly its copies; one that ends early is refused like one that
+     * runs past them, so that its ring slots are what the transport counted.
      */
-    private QueueError walk(int headFlags, ChainBuffer chain, GuestMemory map) {
+    private boolean popResubmitted(DescriptorChain target) {
+        ChainBuffer chain = ChainBuffer.checkFits(target, maxChain);
+        ByteBuffer copies = resubmitted.copies();
+        int first = resubmitted.firstSlot();
+        int count = resubmitted.firstCount();
+        int headFlags = (short) SHORT.get(copies, PackedLayout.desc(first) + DESC_FLAGS) & 0xFFFF;
+        QueueError walked = walk(copies, first, count, false, headFlags, chain, memory.snapshot());
+        if (walked == QueueError.NONE && chain.ringSlots() != count) {
+            walked = QueueError.CHAIN_TOO_LONG;
+        }
+        if (walked != QueueError.NONE) {
+            return fail(walked);
+        }
+        if (!take(chain)) {
+            return false;
+        }
+        resubmitted.removeFirst();
+        if (resubmitted.isEmpty()) {
+            resubmitted = null;
+        }
+        return true;
+    }
+
+    /** Checks the buffer id of a walked chain and makes the device hold it. */
+    private boolean take(ChainBuffer chain) {
+        int id = chain.head();
+        if (id >= size) {
+            return fail(QueueError.BUFFER_ID_OUT_OF_RANGE);
+        }
+        if (held[id]) {
+            return fail(QueueError.BUFFER_ID_IN_USE);
+        }
+        held[id] = true;
+        heldSlots[id] = chain.ringSlots();
+        inFlight++;
+        if (inOrder) {
+            inOrderCompletions.popped(id);
+        }
+        return true;
+    }
+
+    @Override
+    public boolean resubmitSplit(int head) {
+        return false;
+    }
+
+    @Override
+    public boolean resubmitPacked(ByteBuffer descriptors, int count) {
+        if (resubmitted == null) {
+            if (!ResubmittedChains.fits(descriptors, count, size)) {
+                return false;
+            }
+            resubmitted = new ResubmittedChains(size);
+        }
+        return resubmitted.add(descriptors, count);
+    }
+
+    /**
+     * Walks one chain into {@code chain}: consecutive descriptors of {@code source}, a ring of
+     * {@code size} slots in the descriptor ring layout, from slot {@code first}, at most {@code limit}
+     * of them, wrapping at the ring end. Sets the chain's head to the buffer id (from the last
+     * descriptor) and its ring slots; moves no position.
+     *
+     * <p>{@code source} is the descriptor ring itself ({@code inRing}: from {@code nextAvail}, limit
+     * {@code size}), where each later descriptor must also be available in the lap, the wrap counter
+     * flipping at the ring end; or the copies of a resubmitted chain, which carry no lap: there the
+     * AVAIL and USED bits mean nothing and {@code limit} (the copies' count) alone bounds the chain.
+     */
+    private QueueError walk(ByteBuffer source, int first, int limit, boolean inRing, int headFlags,
+            ChainBuffer chain, GuestMemory map) {
         chain.reset(map, 0);
-        int slot = nextAvail;
+        int slot = first;
         boolean wrap = availWrap;
         int flags = headFlags;
-        for (int slots = 1; slots <= size; slots++) {
+        for (int slots = 1; slots <= limit; slots++) {
             int at = PackedLayout.desc(slot);
             if (slots > 1) {
                 // No barrier needed: the driver made this descriptor available before the head, whose
-                // flags we loaded with acquire. Not available means the chain runs past the driver's.
-                flags = (short) SHORT.get(ring, at + DESC_FLAGS) & 0xFFFF;
-                if (!PackedLayout.isAvailable(flags, wrap)) {
+                // flags we loaded with acquire (and copies are ours alone). In the ring, not available
+                // means the chain runs past the driver's.
+                flags = (short) SHORT.get(source, at + DESC_FLAGS) & 0xFFFF;
+                if (inRing && !PackedLayout.isAvailable(flags, wrap)) {
                     return QueueError.CHAIN_TOO_LONG;
                 }
             }
-            long address = (long) LONG.get(ring, at + DESC_ADDR);
-            int length = (int) INT.get(ring, at + DESC_LEN);
-            int id = (short) SHORT.get(ring, at + DESC_ID) & 0xFFFF;
+            long address = (long) LONG.get(source, at + DESC_ADDR);
+            int length = (int) INT.get(source, at + DESC_LEN);
+            int id = (short) SHORT.get(source, at + DESC_ID) & 0xFFFF;
             if ((flags & F_INDIRECT) != 0) {
                 if (!indirectAllowed) {
                     return QueueError.INDIRECT_NOT_NEGOTIATED;
@@ -398,7 +466,7 @@ public final class PackedDeviceQueue implements DeviceVring {
     @Override
     public String toString() {
         return "PackedDeviceQueue[size=" + size + ", nextAvail=" + nextAvail + (availWrap ? "/1" : "/0")
-                + ", nextUsed=" + nextUsed + (usedWrap ? "/1" : "/0") + ", inFlight=" + inFlight + ", error="
-                + error + "]";
+                + ", nextUsed=" + nextUsed + (usedWrap ? "/1" : "/0") + ", inFlight=" + inFlight
+                + (resubmitted != null ? ", resubmitting" : "") + ", error=" + error + "]";
     }
 }

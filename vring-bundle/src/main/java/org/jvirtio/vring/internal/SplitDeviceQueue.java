@@ -31,6 +31,9 @@ import org.jvirtio.vring.VringSetupException;
  * The device side of a split virtqueue (virtio 1.2 section 2.7). Plain state: ring views resolved
  * once at construction, 16-bit counters, a cached copy of the driver's avail index. The hot path does
  * index arithmetic on those views and allocates nothing.
+ *
+ * <p>Chains resubmitted after a back-end restart ({@link #resubmitSplit}) are popped before the
+ * available ring, through the same walk; only their head comes from elsewhere.
  */
 public final class SplitDeviceQueue implements DeviceVring {
     private static final VarHandle SHORT = MethodHandles.byteBufferViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -52,6 +55,11 @@ public final class SplitDeviceQueue implements DeviceVring {
     private final boolean[] held;
     /** IN_ORDER: completions wait here until every earlier chain is complete; null otherwise. */
     private final InOrderCompletions inOrderCompletions;
+    /**
+     * Heads resubmitted after a back-end restart and not yet popped again; null, which is all the hot
+     * path tests, except during recovery: created by the first resubmit, dropped once drained.
+     */
+    private ResubmittedHeads resubmitted;
 
     private int nextAvail;
     private int cachedAvailIdx;
@@ -115,7 +123,7 @@ public final class SplitDeviceQueue implements DeviceVring {
 
     @Override
     public boolean hasAvailable() {
-        if (error != QueueError.NONE || cachedAvailIdx != nextAvail) {
+        if (error != QueueError.NONE || resubmitted != null || cachedAvailIdx != nextAvail) {
             return true;
         }
         refreshAvail();
@@ -126,6 +134,9 @@ public final class SplitDeviceQueue implements DeviceVring {
     public boolean pop(DescriptorChain target) {
         if (error != QueueError.NONE) {
             return false;
+        }
+        if (resubmitted != null) {
+            return popResubmitted(target);
         }
         if (cachedAvailIdx == nextAvail) {
             refreshAvail();
@@ -138,6 +149,31 @@ public final class SplitDeviceQueue implements DeviceVring {
         if (head >= size) {
             return fail(QueueError.HEAD_OUT_OF_RANGE);
         }
+        if (!take(head, chain)) {
+            return false;
+        }
+        nextAvail = (nextAvail + 1) & 0xFFFF;
+        return true;
+    }
+
+    /**
+     * Pops the oldest resubmitted head: walked and checked as a fresh one, but the available ring is
+     * not read and {@code nextAvail} does not move (the transport started the ring past these chains).
+     */
+    private boolean popResubmitted(DescriptorChain target) {
+        ChainBuffer chain = ChainBuffer.checkFits(target, maxChain);
+        if (!take(resubmitted.first(), chain)) {
+            return false;
+        }
+        resubmitted.removeFirst();
+        if (resubmitted.isEmpty()) {
+            resubmitted = null;
+        }
+        return true;
+    }
+
+    /** Walks the chain at {@code head} (below the size) into {@code chain} and makes the device hold it. */
+    private boolean take(int head, ChainBuffer chain) {
         if (held[head]) {
             return fail(QueueError.BUFFER_ID_IN_USE);
         }
@@ -150,8 +186,23 @@ public final class SplitDeviceQueue implements DeviceVring {
         if (inOrder) {
             inOrderCompletions.popped(head);
         }
-        nextAvail = (nextAvail + 1) & 0xFFFF;
         return true;
+    }
+
+    @Override
+    public boolean resubmitSplit(int head) {
+        if (head < 0 || head >= size || held[head]) {
+            return false;
+        }
+        if (resubmitted == null) {
+            resubmitted = new ResubmittedHeads(size);
+        }
+        return resubmitted.add(head);
+    }
+
+    @Override
+    public boolean resubmitPacked(ByteBuffer descriptors, int count) {
+        return false;
     }
 
     /** Walks the chain at {@code head} into {@code chain}: at most {@code size} direct descriptors. */
@@ -317,6 +368,6 @@ public final class SplitDeviceQueue implements DeviceVring {
     @Override
     public String toString() {
         return "SplitDeviceQueue[size=" + size + ", nextAvail=" + nextAvail + ", nextUsed=" + nextUsed
-                + ", inFlight=" + inFlight + ", error=" + error + "]";
+                + ", inFlight=" + inFlight + (resubmitted != null ? ", resubmitting" : "") + ", error=" + error + "]";
     }
 }
