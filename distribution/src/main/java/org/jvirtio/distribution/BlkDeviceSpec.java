@@ -7,15 +7,20 @@ import java.util.Objects;
  * One {@code --device blk,...} as parsed: what to serve and where. Pure data; nothing is opened.
  *
  * @param id       the device's name (also its GET_ID serial)
- * @param socket   the vhost-user socket to listen on
+ * @param socket   the vhost-user socket: where jvirtio listens, or with {@code client} where QEMU listens
  * @param backend  where the sectors live
  * @param path     the image file ({@link Backend#FILE} only, else null)
  * @param size     bytes of disk, a multiple of 512; 0 = not given (a file's own size)
  * @param readOnly whether the guest may only read
  * @param queues   request queues offered (num-queues)
+ * @param client   client mode: QEMU listens on {@code socket} ({@code server=on}) and jvirtio connects
+ * @param reconnectSeconds in client mode, the pause between connection attempts (at least 1)
  */
 public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, long size, boolean readOnly,
-        int queues) {
+        int queues, boolean client, int reconnectSeconds) {
+
+    /** Client mode's default pause between connection attempts, in seconds (QEMU's reconnect= unit). */
+    public static final int DEFAULT_RECONNECT_SECONDS = 1;
 
     /** The {@code backend=} values. */
     public enum Backend {
@@ -34,5 +39,13 @@ public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, 
         if ((backend == Backend.FILE) != (path != null)) {
             throw new IllegalArgumentException("a path goes with backend=file, and only with it");
         }
+        if (reconnectSeconds < 1) {
+            throw new IllegalArgumentException("reconnectSeconds must be positive: " + reconnectSeconds);
+        }
+    }
+
+    /** A device in server mode (jvirtio listens on {@code socket}), the default. */
+    public BlkDeviceSpec(String id, Path socket, Backend backend, Path path, long size, boolean readOnly, int queues) {
+        this(id, socket, backend, path, size, readOnly, queues, false, DEFAULT_RECONNECT_SECONDS);
     }
 }

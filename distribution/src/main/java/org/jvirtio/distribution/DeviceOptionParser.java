@@ -23,11 +23,13 @@ import org.jvirtio.distribution.BlkDeviceSpec.Backend;
 public final class DeviceOptionParser {
     /** The keys of {@code --device blk}, in the order the usage text lists them. */
     public static final List<String> BLK_KEYS = List.of("id", "socket", "backend", "path", "size", "readonly",
-            "queues");
+            "queues", "client", "reconnect");
     /** QEMU's own limit on virtio queues per device (VIRTIO_QUEUE_MAX). */
     public static final int MAX_QUEUES = 1024;
     /** A memory disk is one Java buffer: at most 2 GiB - 1, rounded down to whole sectors. */
     public static final long MAX_MEMORY_SIZE = Integer.MAX_VALUE & ~511L;
+    /** The longest pause between client-mode connection attempts: an hour (a larger value is a typo). */
+    public static final int MAX_RECONNECT_SECONDS = 3600;
 
     /** What QEMU accepts as an id: a letter, then letters, digits, '-', '.', '_'. */
     private static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]{0,63}");
@@ -70,8 +72,10 @@ public final class DeviceOptionParser {
             if (!ids.add(d.id())) {
                 throw new UsageException("two devices have id=" + d.id());
             }
+            // one socket, one device, whichever side listens: QEMU serves one back end per chardev
             if (!sockets.add(d.socket().toAbsolutePath().normalize())) {
-                throw new UsageException("two devices listen on socket=" + d.socket());
+                throw new UsageException("two devices " + (d.client() ? "connect to" : "listen on") + " socket="
+                        + d.socket());
             }
         }
         return devices;
@@ -111,7 +115,8 @@ public final class DeviceOptionParser {
         }
         String socket = values.get("socket");
         if (socket == null || socket.isEmpty()) {
-            throw new UsageException(name + ": socket=PATH is required (the vhost-user socket QEMU connects to)");
+            throw new UsageException(name + ": socket=PATH is required (the vhost-user socket: QEMU connects to it,"
+                    + " or with client=on QEMU listens on it)");
         }
         Backend backend = backend(name, values.getOrDefault("backend", "file"));
         String path = values.get("path");
@@ -132,8 +137,14 @@ public final class DeviceOptionParser {
         }
         boolean readOnly = onOff(name, "readonly", values.getOrDefault("readonly", "off"));
         int queues = values.containsKey("queues") ? queues(name, values.get("queues")) : 1;
+        boolean client = onOff(name, "client", values.getOrDefault("client", "off"));
+        if (!client && values.containsKey("reconnect")) {
+            throw new UsageException(name + ": reconnect= is only for client=on (in server mode QEMU reconnects)");
+        }
+        int reconnect = values.containsKey("reconnect") ? reconnect(name, values.get("reconnect"))
+                : BlkDeviceSpec.DEFAULT_RECONNECT_SECONDS;
         return new BlkDeviceSpec(id, Path.of(socket), backend, path == null ? null : Path.of(path), size, readOnly,
-                queues);
+                queues, client, reconnect);
     }
 
     /** Splits at single commas; {@code ,,} is a literal comma (QEMU's escape). */
@@ -227,6 +238,21 @@ public final class DeviceOptionParser {
         return n;
     }
 
+    /** Whole seconds, 1 to {@link #MAX_RECONNECT_SECONDS}: as QEMU's own {@code reconnect=}. */
+    private static int reconnect(String name, String value) throws UsageException {
+        int n;
+        try {
+            n = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (n < 1 || n > MAX_RECONNECT_SECONDS) {
+            throw new UsageException(name + ": reconnect=" + value + " must be whole seconds from 1 to "
+                    + MAX_RECONNECT_SECONDS);
+        }
+        return n;
+    }
+
     /** The usage text of {@code --help}. */
     public static String usage() {
         return String.join(System.lineSeparator(),
@@ -234,15 +260,21 @@ public final class DeviceOptionParser {
                 "",
                 "Serves each device as a vhost-user-blk back end on its socket and prints the QEMU options",
                 "that attach a guest. Stop with SIGTERM or Ctrl-C (backends are flushed and closed).",
+                "With client=on, QEMU listens on the socket (server=on) and jvirtio connects to it.",
                 "",
                 "  id=NAME          device name and GET_ID serial (default blk0, blk1, ...)",
-                "  socket=PATH      the vhost-user socket to listen on (required)",
+                "  socket=PATH      the vhost-user socket to listen on, or with client=on to connect to",
+                "                   (required)",
                 "  backend=KIND     file (default), memory or null",
                 "  path=IMAGE       raw image file (backend=file only; created sparse if size= is given)",
                 "  size=BYTES       disk size, a multiple of 512, with an optional K/M/G/T suffix",
                 "                   (required for memory and null; for file: create or extend to this size)",
                 "  readonly=on|off  the guest may only read (default off)",
                 "  queues=N         request queues, 1 to " + MAX_QUEUES + " (default 1)",
+                "  client=on|off    on: connect to QEMU's listening socket (server=on), reconnecting",
+                "                   whenever QEMU is not there; off: listen (default off)",
+                "  reconnect=SECS   client=on only: seconds between connection attempts, 1 to "
+                        + MAX_RECONNECT_SECONDS + " (default " + BlkDeviceSpec.DEFAULT_RECONNECT_SECONDS + ")",
                 "",
                 "A comma inside a value is written ',,' (as in QEMU).");
     }

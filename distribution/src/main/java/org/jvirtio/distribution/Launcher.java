@@ -9,13 +9,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The interim plain-Java launcher behind {@code java -jar jvirtio.jar}: serves each
- * {@code --device blk,...} as a vhost-user-blk back end on its socket, prints the QEMU options that
+ * {@code --device blk,...} as a vhost-user-blk back end on its socket (listening, or with
+ * {@code client=on} connecting to QEMU's), prints the QEMU options that
  * attach a guest, and runs until SIGTERM or Ctrl-C, when a shutdown hook disconnects the front ends
  * and flushes and closes every backend.
  *
  * <p>Exit codes: 0 after {@code --help}; 2 for a command line it cannot use (one line on stderr);
- * 1 if a device cannot be started (its image or socket); on SIGTERM the JVM's 143 (128 + 15) after a
- * clean shutdown.
+ * 1 if a device cannot be started (its image, or the socket it listens on); on SIGTERM the JVM's 143
+ * (128 + 15) after a clean shutdown.
  *
  * <p><b>Interim.</b> This launcher wires devices by hand, without OSGi. The runnable distribution is
  * the Felix container (Declarative Services + Configuration Admin) of a later issue, which replaces
@@ -84,13 +85,18 @@ public final class Launcher {
         return new Running(devices);
     }
 
-    /** The options that give a QEMU guest shared memory and one vhost-user-blk-pci device per spec. */
+    /**
+     * The options that give a QEMU guest shared memory and one vhost-user-blk-pci device per spec; a
+     * client-mode spec's chardev listens ({@code server=on,wait=off}: QEMU waits for jvirtio during
+     * device realize, not before starting).
+     */
     public static String qemuOptions(List<BlkDeviceSpec> specs) {
         StringBuilder b = new StringBuilder("-object memory-backend-memfd,id=mem,size=" + GUEST_MEMORY + ",share=on"
                 + " -numa node,memdev=mem");
         for (int i = 0; i < specs.size(); i++) {
             BlkDeviceSpec s = specs.get(i);
             b.append(" -chardev socket,id=c").append(i).append(",path=").append(escape(s.socket().toString()))
+                    .append(s.client() ? ",server=on,wait=off" : "")
                     .append(" -device vhost-user-blk-pci,chardev=c").append(i).append(",num-queues=").append(s.queues());
         }
         return b.toString();

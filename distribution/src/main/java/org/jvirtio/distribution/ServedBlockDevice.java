@@ -3,6 +3,7 @@ package org.jvirtio.distribution;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import org.jvirtio.device.blk.BlockDevice;
 import org.jvirtio.device.blk.BlockDeviceOptions;
@@ -12,7 +13,10 @@ import org.jvirtio.device.blk.backend.memory.MemoryBackend;
 import org.jvirtio.device.blk.backend.nulldisk.NullBackend;
 import org.jvirtio.transport.vhostuser.VhostUserBackend;
 
-/** One {@link BlkDeviceSpec} brought to life: its block backend, the virtio-blk device, the vhost-user server. */
+/**
+ * One {@link BlkDeviceSpec} brought to life: its block backend, the virtio-blk device, the vhost-user
+ * back end (listening, or with {@code client=on} connecting to QEMU's socket).
+ */
 final class ServedBlockDevice implements AutoCloseable {
     private static final int BLOCK_SIZE = 512;
 
@@ -29,7 +33,8 @@ final class ServedBlockDevice implements AutoCloseable {
     }
 
     /**
-     * Opens the backend and starts listening.
+     * Opens the backend and starts listening (or, in client mode, connecting: a QEMU not there yet is
+     * waited for, not an error).
      *
      * @throws UsageException if the spec cannot work with what is on disk (a missing image without size=)
      * @throws IOException    if the image or the socket cannot be opened
@@ -39,7 +44,9 @@ final class ServedBlockDevice implements AutoCloseable {
         try {
             BlockDevice device = new BlockDevice(storage, BlockDeviceOptions.builder().queues(spec.queues())
                     .serial(spec.id()).readOnly(spec.readOnly()).build());
-            VhostUserBackend server = VhostUserBackend.start(device, spec.socket());
+            VhostUserBackend server = spec.client()
+                    ? VhostUserBackend.connect(device, spec.socket(), Duration.ofSeconds(spec.reconnectSeconds()))
+                    : VhostUserBackend.start(device, spec.socket());
             return new ServedBlockDevice(spec, storage, device, server);
         } catch (IOException | RuntimeException e) {
             storage.close();
@@ -83,7 +90,7 @@ final class ServedBlockDevice implements AutoCloseable {
         return spec;
     }
 
-    /** What the user is told about this device once it listens. */
+    /** What the user is told about this device once it listens (or connects). */
     String describe() {
         String where = switch (spec.backend()) {
             case FILE -> "file " + spec.path();
@@ -93,8 +100,9 @@ final class ServedBlockDevice implements AutoCloseable {
         long bytes = device.capacitySectors() * 512;
         return spec.id() + ": " + where + ", " + bytes + " bytes (" + device.capacitySectors() + " sectors), "
                 + spec.queues() + (spec.queues() == 1 ? " queue" : " queues")
-                + (spec.readOnly() || storage.isReadOnly() ? ", read-only" : ", read-write") + ", socket "
-                + server.socketPath();
+                + (spec.readOnly() || storage.isReadOnly() ? ", read-only" : ", read-write")
+                + (spec.client() ? ", connecting to QEMU's socket " + server.socketPath() + " (every "
+                        + spec.reconnectSeconds() + " s until it listens)" : ", socket " + server.socketPath());
     }
 
     /** Stops serving (the guest's connection ends, the device resets), then flushes and closes the backend. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.queue.DriverQueue;
@@ -22,9 +23,22 @@ final class BlkClient implements AutoCloseable {
     private final long data;
     private final long status;
 
+    /** Connects to a launcher device that listens on {@code socket}. */
     BlkClient(Path socket) throws IOException {
-        frontend = VhostUserFrontend.connect(socket, new VhostUserFrontend.Options()
-                .features(VirtioFeature.bit(VirtioFeature.VERSION_1) | 1L << F_FLUSH));
+        this(VhostUserFrontend.connect(socket, options()));
+    }
+
+    /** Listens on {@code socket}, as QEMU with {@code server=on}, for a client-mode launcher device. */
+    static BlkClient listen(Path socket, Duration timeout) throws IOException {
+        return new BlkClient(VhostUserFrontend.accept(socket, options(), timeout));
+    }
+
+    private static VhostUserFrontend.Options options() {
+        return new VhostUserFrontend.Options().features(VirtioFeature.bit(VirtioFeature.VERSION_1) | 1L << F_FLUSH);
+    }
+
+    private BlkClient(VhostUserFrontend frontend) {
+        this.frontend = frontend;
         header = frontend.allocate(16, 16);
         data = frontend.allocate(64 * 1024, 4096);
         status = frontend.allocate(1, 1);

@@ -50,6 +50,28 @@ class DeviceOptionParserTest {
     }
 
     @Test
+    void clientModeKeys() throws UsageException {
+        BlkDeviceSpec d = one("blk,socket=/run/qemu.sock,backend=null,size=1M,client=on");
+        assertThat(d).isEqualTo(new BlkDeviceSpec("blk0", Path.of("/run/qemu.sock"), Backend.NULL, null, 1L << 20,
+                false, 1, true, BlkDeviceSpec.DEFAULT_RECONNECT_SECONDS));
+        assertThat(one("blk,socket=s,path=i,client=on,reconnect=5").reconnectSeconds()).isEqualTo(5);
+        assertThat(one("blk,socket=s,path=i,client=on,reconnect=" + DeviceOptionParser.MAX_RECONNECT_SECONDS)
+                .reconnectSeconds()).isEqualTo(DeviceOptionParser.MAX_RECONNECT_SECONDS);
+        assertThat(one("blk,socket=s,path=i,client=off").client()).isFalse();
+        assertThat(one("blk,socket=s,path=i").client()).isFalse();
+    }
+
+    @Test
+    void clientModeChardevListens() throws UsageException {
+        List<BlkDeviceSpec> devices = args("--device", "blk,socket=a,path=x,client=on,reconnect=3", "--device",
+                "blk,socket=b,path=y");
+        assertThat(Launcher.qemuOptions(devices)).isEqualTo("-object memory-backend-memfd,id=mem,size=1G,share=on"
+                + " -numa node,memdev=mem"
+                + " -chardev socket,id=c0,path=a,server=on,wait=off -device vhost-user-blk-pci,chardev=c0,num-queues=1"
+                + " -chardev socket,id=c1,path=b -device vhost-user-blk-pci,chardev=c1,num-queues=1");
+    }
+
+    @Test
     void commaInAValueIsDoubled() throws UsageException {
         BlkDeviceSpec d = one("blk,socket=/tmp/a,,b.sock,path=/img,,1");
         assertThat(d.socket()).isEqualTo(Path.of("/tmp/a,b.sock"));
@@ -81,7 +103,7 @@ class DeviceOptionParserTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
         "net,socket=s                              | unknown device type 'net' (supported: blk)",
-        "blk,socket=s,path=i,colour=red            | unknown key 'colour' (keys: id, socket, backend, path, size, readonly, queues)",
+        "blk,socket=s,path=i,colour=red            | unknown key 'colour' (keys: id, socket, backend, path, size, readonly, queues, client, reconnect)",
         "blk,socket=s,path=i,readonly              | 'readonly' is not key=value",
         "blk,socket=s,,path=i,                     | empty element",
         "blk,,socket=s                             | unknown device type 'blk,socket=s'",
@@ -111,6 +133,17 @@ class DeviceOptionParserTest {
         "blk,socket=s,path=i,queues=0              | queues=0 must be a number from 1 to 1024",
         "blk,socket=s,path=i,queues=1025           | queues=1025 must be a number from 1 to 1024",
         "blk,socket=s,path=i,queues=two            | queues=two must be a number from 1 to 1024",
+        "blk,socket=s,path=i,client=yes            | client=yes must be on or off",
+        "blk,socket=s,path=i,client=               | client= must be on or off",
+        "blk,socket=s,path=i,reconnect=2           | reconnect= is only for client=on",
+        "blk,socket=s,path=i,client=off,reconnect=2 | reconnect= is only for client=on",
+        "blk,socket=s,path=i,client=on,reconnect=0 | reconnect=0 must be whole seconds from 1 to 3600",
+        "blk,socket=s,path=i,client=on,reconnect=-1 | reconnect=-1 must be whole seconds from 1 to 3600",
+        "blk,socket=s,path=i,client=on,reconnect=1.5 | reconnect=1.5 must be whole seconds",
+        "blk,socket=s,path=i,client=on,reconnect=1s | reconnect=1s must be whole seconds",
+        "blk,socket=s,path=i,client=on,reconnect=  | reconnect= must be whole seconds",
+        "blk,socket=s,path=i,client=on,reconnect=3601 | reconnect=3601 must be whole seconds from 1 to 3600",
+        "blk,socket=s,path=i,client=on,reconnect=99999999999 | reconnect=99999999999 must be whole seconds",
     })
     void badDeviceIsOneClearLine(String spec, String message) {
         assertThatThrownBy(() -> one(spec)).isInstanceOf(UsageException.class)
@@ -126,6 +159,8 @@ class DeviceOptionParserTest {
         "blk,socket=s,path=i                                         | unknown argument 'blk,socket=s,path=i'",
         "--device blk,socket=a,path=x --device blk,id=blk0,socket=b,path=y | two devices have id=blk0",
         "--device blk,socket=a,path=x --device blk,socket=./a,path=y | two devices listen on socket=./a",
+        "--device blk,socket=a,path=x,client=on --device blk,socket=a,path=y,client=on | two devices connect to socket=a",
+        "--device blk,socket=a,path=x,client=on --device blk,socket=a,path=y | two devices listen on socket=a",
     })
     void badCommandLine(String line, String message) {
         List<String> argv = line.isBlank() ? List.of() : List.of(line.trim().split(" "));

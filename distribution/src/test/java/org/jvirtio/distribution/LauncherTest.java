@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 
@@ -93,6 +94,33 @@ class LauncherTest {
             }
         }
         assertThat(Files.readAllBytes(image)).isEqualTo(content);
+    }
+
+    /** client=on: the launcher starts before "QEMU" listens, connects when it does, and again after it left. */
+    @Test
+    void clientModeConnectsToTheListeningFrontEndAndReconnects() throws Exception {
+        Path socket = dir.resolve("qemu.sock");
+        Path image = dir.resolve("client.img");
+        try (Launcher.Running running = Launcher.launch(List.of("--device",
+                "blk,id=cli,socket=" + socket + ",path=" + image + ",size=1M,client=on,reconnect=1"), out)) {
+            assertThat(printed.toString(StandardCharsets.UTF_8)).contains(
+                    "cli: file " + image + ", 1048576 bytes (2048 sectors), 1 queue, read-write, connecting to QEMU's"
+                            + " socket " + socket + " (every 1 s until it listens)",
+                    "-chardev socket,id=c0,path=" + socket + ",server=on,wait=off -device vhost-user-blk-pci,chardev=c0");
+            assertThat(socket).doesNotExist(); // not jvirtio's to create
+            byte[] block = pattern(4096, 3);
+            try (BlkClient blk = BlkClient.listen(socket, Duration.ofSeconds(10))) {
+                assertThat(blk.capacity()).isEqualTo(2048);
+                assertThat(blk.write(16, block)).isZero();
+            }
+            try (BlkClient blk = BlkClient.listen(socket, Duration.ofSeconds(10))) {
+                byte[] back = new byte[4096];
+                assertThat(blk.read(16, back)).isZero();
+                assertThat(back).isEqualTo(block);
+            }
+        }
+        assertThat(Arrays.copyOfRange(Files.readAllBytes(image), 16 * 512, 16 * 512 + 4096))
+                .isEqualTo(pattern(4096, 3));
     }
 
     @Test

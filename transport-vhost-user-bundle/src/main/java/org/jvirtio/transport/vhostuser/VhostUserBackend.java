@@ -3,50 +3,63 @@ package org.jvirtio.transport.vhostuser;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.nativeio.UnixServerSocket;
-import org.jvirtio.nativeio.UnixSocket;
-import org.jvirtio.transport.vhostuser.internal.Connection;
+import org.jvirtio.transport.vhostuser.internal.AcceptLoop;
+import org.jvirtio.transport.vhostuser.internal.ConnectLoop;
+import org.jvirtio.transport.vhostuser.internal.ConnectionRunner;
 
 /**
- * A vhost-user back end: serves one {@link VirtioDevice} on a Unix socket where a front end (QEMU)
- * connects. One front end at a time: while one is connected, another is turned away (after a short
- * wait, so that a front end reconnecting right after a disconnect is not). When a front end leaves,
- * the device is reset and the server waits for the next one.
+ * A vhost-user back end: serves one {@link VirtioDevice} to one front end (QEMU) at a time over a Unix
+ * socket, in either of the two ways QEMU's {@code -chardev socket} can meet it:
  *
- * <p>Threads: one accept thread per server; per connection one message thread and one kick thread
- * (the device's queues are served on the kick thread, in {@code queueNotified}).
+ * <ul>
+ * <li>{@link #start} (server mode, the usual one): jvirtio listens on the path and QEMU connects
+ * ({@code -chardev socket,path=PATH}, optionally {@code reconnect=N}). While one front end is
+ * connected, another is turned away (after a short wait, so that a front end reconnecting right after
+ * a disconnect is not).
+ * <li>{@link #connect} (client mode): QEMU listens ({@code -chardev socket,path=PATH,server=on,wait=off})
+ * and jvirtio connects out, trying once per interval until the path accepts, and again one interval
+ * after each disconnect.
+ * </ul>
  *
- * <p>The socket file is made owner-only ({@code rw-------}) right after it is bound. Between bind and
- * chmod it carries the process umask's permissions; put it in a directory only the owner can enter to
- * close that window.
+ * When a front end leaves, the device is reset and the back end waits for (or looks for) the next one.
+ *
+ * <p>Threads: one accept or connect thread per back end; per connection one message thread and one kick
+ * thread (the device's queues are served on the kick thread, in {@code queueNotified}). Their names
+ * all contain the socket's file name.
+ *
+ * <p>Server mode makes the socket file owner-only ({@code rw-------}) right after it is bound. Between
+ * bind and chmod it carries the process umask's permissions; put it in a directory only the owner can
+ * enter to close that window. In client mode the socket is the front end's: it decides who may connect.
  */
 public final class VhostUserBackend implements AutoCloseable {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
-    private static final long TAKEOVER_WAIT_MILLIS = 2_000;
+    /** What a Unix socket path may hold (sun_path is 108 bytes with its NUL), checked before any thread starts. */
+    private static final int MAX_PATH_BYTES = 107;
 
-    private final VirtioDevice device;
-    private final UnixServerSocket server;
-    private final Thread acceptor;
-    private final AtomicInteger accepted = new AtomicInteger();
-    private volatile Connection current;
-    private volatile Thread currentThread;
-    private volatile boolean closed;
+    private final Path socketPath;
+    private final ConnectionRunner runner;
+    private final Thread loop;
+    private final Runnable stopLoop;
 
-    private VhostUserBackend(VirtioDevice device, UnixServerSocket server) {
-        this.device = device;
-        this.server = server;
-        this.acceptor = new Thread(this::acceptLoop, "vhost-user-accept " + server.path());
-        acceptor.setDaemon(true);
+    private VhostUserBackend(Path socketPath, ConnectionRunner runner, Runnable loopBody, Runnable stopLoop,
+            String threadName) {
+        this.socketPath = socketPath;
+        this.runner = runner;
+        this.stopLoop = stopLoop;
+        this.loop = new Thread(loopBody, threadName);
+        loop.setDaemon(true);
     }
 
-    /** Binds {@code socketPath} (owner-only) and starts accepting front ends for {@code device}. */
+    /** Server mode: binds {@code socketPath} (owner-only) and starts accepting front ends for {@code device}. */
     public static VhostUserBackend start(VirtioDevice device, Path socketPath) throws IOException {
         Objects.requireNonNull(device, "device");
         UnixServerSocket server = UnixServerSocket.bind(socketPath, 4);
@@ -56,89 +69,92 @@ public final class VhostUserBackend implements AutoCloseable {
             server.close();
             throw e;
         }
-        VhostUserBackend backend = new VhostUserBackend(device, server);
-        backend.acceptor.start();
+        ConnectionRunner runner = new ConnectionRunner(device, String.valueOf(socketPath.getFileName()));
+        AcceptLoop accept = new AcceptLoop(server, runner);
+        VhostUserBackend backend = new VhostUserBackend(socketPath, runner, accept, accept::close,
+                "vhost-user-accept " + socketPath);
+        backend.loop.start();
         LOG.log(Level.INFO, "vhost-user back end for device {0} listening on {1}", device.deviceId(), socketPath);
         return backend;
     }
 
-    public Path socketPath() {
-        return server.path();
+    /**
+     * Client mode: connects to the front end listening at {@code socketPath} and serves {@code device}
+     * to it. Returns at once: if nobody listens there yet, the back end tries again every
+     * {@code reconnectInterval} (logging once that it waits); when the front end goes away, it connects
+     * again one interval later.
+     *
+     * @throws IllegalArgumentException if the interval is not positive or the path cannot be a Unix
+     *                                  socket address (empty, NUL, over 107 bytes)
+     */
+    public static VhostUserBackend connect(VirtioDevice device, Path socketPath, Duration reconnectInterval) {
+        Objects.requireNonNull(device, "device");
+        Objects.requireNonNull(socketPath, "socketPath");
+        if (reconnectInterval.isNegative() || reconnectInterval.isZero()) {
+            throw new IllegalArgumentException("reconnect interval must be positive: " + reconnectInterval);
+        }
+        checkAddress(socketPath);
+        ConnectionRunner runner = new ConnectionRunner(device, String.valueOf(socketPath.getFileName()));
+        ConnectLoop connect = new ConnectLoop(socketPath, reconnectInterval, runner);
+        VhostUserBackend backend = new VhostUserBackend(socketPath, runner, connect, connect::close,
+                "vhost-user-connect " + socketPath);
+        backend.loop.start();
+        LOG.log(Level.INFO, "vhost-user back end for device {0} connecting to {1}", device.deviceId(), socketPath);
+        return backend;
     }
 
-    /** Connections accepted so far (turned-away ones included). */
+    /** The loop would only find out on its thread; a caller deserves the error now. */
+    private static void checkAddress(Path path) {
+        byte[] name = path.toString().getBytes(Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8")));
+        if (name.length == 0 || name.length > MAX_PATH_BYTES) {
+            throw new IllegalArgumentException("Unix socket path is " + name.length + " bytes long (1 to "
+                    + MAX_PATH_BYTES + "): " + path);
+        }
+        for (byte b : name) {
+            if (b == 0) {
+                throw new IllegalArgumentException("Unix socket path contains a NUL byte: " + path);
+            }
+        }
+    }
+
+    /** Where this back end listens (server mode) or connects to (client mode). */
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    /**
+     * Front-end connections so far: accepted ones in server mode (turned-away ones included),
+     * established ones in client mode.
+     */
+    public int connections() {
+        return runner.connections();
+    }
+
+    /**
+     * Connections accepted so far (turned-away ones included).
+     *
+     * @deprecated the same as {@link #connections()}, whose name also fits client mode
+     */
+    @Deprecated
     public int acceptedConnections() {
-        return accepted.get();
+        return runner.connections();
     }
 
     /** Whether a front end is connected now. */
     public boolean isConnected() {
-        Thread t = currentThread;
-        return t != null && t.isAlive();
+        return runner.isConnected();
     }
 
-    private void acceptLoop() {
-        int serial = 0;
-        while (!closed) {
-            UnixSocket socket;
-            try {
-                socket = server.accept();
-            } catch (IOException | RuntimeException e) {
-                if (!closed) {
-                    LOG.log(Level.ERROR, "vhost-user accept on " + server.path() + " failed; server stops", e);
-                }
-                return;
-            }
-            accepted.incrementAndGet();
-            if (!awaitPrevious()) {
-                LOG.log(Level.WARNING, "{0}: a front end is already connected; turning another away", server.path());
-                socket.close();
-                continue;
-            }
-            String name = server.path().getFileName() + "#" + (++serial);
-            try {
-                Connection connection = new Connection(device, socket, name);
-                Thread thread = new Thread(connection, "vhost-user " + name);
-                thread.setDaemon(true);
-                current = connection;
-                currentThread = thread;
-                thread.start();
-            } catch (IOException | RuntimeException e) {
-                LOG.log(Level.ERROR, name + ": cannot serve the connection", e);
-                socket.close();
-            }
-        }
-    }
-
-    /** Waits briefly for the previous connection to end; false if it is still alive. */
-    private boolean awaitPrevious() {
-        Thread previous = currentThread;
-        if (previous == null) {
-            return true;
-        }
-        try {
-            previous.join(TAKEOVER_WAIT_MILLIS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return !previous.isAlive();
-    }
-
-    /** Stops accepting, closes the current connection (resetting the device) and removes the socket file. */
+    /**
+     * Stops accepting or connecting, closes the current connection (resetting the device) and waits for
+     * this back end's threads to end. In server mode the socket file is removed.
+     */
     @Override
     public void close() {
-        closed = true;
-        server.close();
-        Connection connection = current;
-        if (connection != null) {
-            connection.close();
-        }
-        Thread thread = currentThread;
+        stopLoop.run();
+        runner.close(10_000);
         try {
-            acceptor.join(5_000);
-            if (thread != null) {
-                thread.join(10_000);
-            }
+            loop.join(5_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

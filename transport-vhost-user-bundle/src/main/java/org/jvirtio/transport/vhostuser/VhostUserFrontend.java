@@ -1,10 +1,14 @@
 package org.jvirtio.transport.vhostuser;
 
 import java.io.IOException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -16,6 +20,7 @@ import org.jvirtio.nativeio.EventFd;
 import org.jvirtio.nativeio.MappedMemory;
 import org.jvirtio.nativeio.Memfd;
 import org.jvirtio.nativeio.NativeFd;
+import org.jvirtio.nativeio.UnixServerSocket;
 import org.jvirtio.nativeio.UnixSocket;
 import org.jvirtio.transport.vhostuser.internal.Message;
 import org.jvirtio.transport.vhostuser.internal.ProtocolFeature;
@@ -123,6 +128,65 @@ public final class VhostUserFrontend implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             frontend.close();
             throw e;
+        }
+    }
+
+    /**
+     * Plays QEMU's {@code server=on}: listens at {@code path}, accepts one back end (a client-mode
+     * {@link VhostUserBackend}) within {@code timeout}, stops listening (the socket file goes) and brings
+     * the device up with {@code options}. {@link #reconnect()} connects out, so it is for front ends made
+     * by {@link #connect}; to meet a client-mode back end again, close this one and accept anew.
+     *
+     * @throws SocketTimeoutException if no back end connected in time
+     */
+    public static VhostUserFrontend accept(Path path, Options options, Duration timeout) throws IOException {
+        VhostUserFrontend frontend = new VhostUserFrontend(path, options);
+        try {
+            frontend.socket = acceptOne(path, timeout);
+            frontend.negotiate();
+            frontend.createQueues();
+            frontend.startDevice();
+            return frontend;
+        } catch (IOException | RuntimeException e) {
+            frontend.close();
+            throw e;
+        }
+    }
+
+    /** One connection on a fresh listening socket; a watchdog closes the listener at the deadline. */
+    private static UnixSocket acceptOne(Path path, Duration timeout) throws IOException {
+        try (UnixServerSocket server = UnixServerSocket.bind(path, 1)) {
+            CountDownLatch accepted = new CountDownLatch(1);
+            Thread watchdog = new Thread(() -> {
+                try {
+                    if (!accepted.await(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                        server.close(); // wakes the accept below
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "frontend-accept-timeout " + path.getFileName());
+            watchdog.setDaemon(true);
+            watchdog.start();
+            try {
+                return server.accept();
+            } catch (SocketException e) {
+                SocketTimeoutException timedOut = new SocketTimeoutException("no back end connected to " + path
+                        + " within " + timeout);
+                timedOut.initCause(e);
+                throw timedOut;
+            } finally {
+                accepted.countDown();
+                joinQuietly(watchdog);
+            }
+        }
+    }
+
+    private static void joinQuietly(Thread thread) {
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
