@@ -380,16 +380,14 @@ public final class VhostUserFrontend implements AutoCloseable {
     /**
      * Drops the connection and connects again, keeping memory, rings and their state: negotiates,
      * sends the memory table (and the in-flight area, if any), and restarts every ring. Without a
-     * prior {@link #stop}, split rings resume at the used index the device published (as QEMU does
-     * when the back end went away), relying on in-flight tracking for requests still in flight.
+     * prior {@link #stop} this does what QEMU does when the back end went away: split rings resume at
+     * the used index the device published; packed rings, which have no such index in shared memory,
+     * are sent the base of their last start again. Requests still in flight are the back end's to
+     * recover from the in-flight area.
      */
     public void reconnect() throws IOException {
         socket.close();
-        if (!basesSaved) {
-            boolean packed = VirtioFeature.has(features, VirtioFeature.RING_PACKED);
-            if (packed) {
-                throw new IOException("resuming packed rings needs stop() first");
-            }
+        if (!basesSaved && !VirtioFeature.has(features, VirtioFeature.RING_PACKED)) {
             for (int i = 0; i < configs.size(); i++) {
                 bases[i] = memory.getShort(configs.get(i).deviceArea() + 2) & 0xFFFF;
             }

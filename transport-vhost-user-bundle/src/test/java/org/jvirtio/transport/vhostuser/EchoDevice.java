@@ -12,7 +12,9 @@ import org.jvirtio.api.queue.DeviceQueue;
 
 /**
  * A loopback test device: copies each chain's readable bytes into its writable ones. With
- * {@link #hold} set it pops chains and keeps them without completing (requests in flight).
+ * {@link #hold} set it pops chains and keeps them without completing (requests in flight); with
+ * {@link #holdPop} it keeps only the pops (numbered from 0 per device) the predicate picks, so the
+ * others complete out of order.
  * Configuration space: 16 bytes, bytes 8-15 writable.
  */
 final class EchoDevice extends AbstractVirtioDevice {
@@ -23,6 +25,8 @@ final class EchoDevice extends AbstractVirtioDevice {
     final AtomicInteger resets = new AtomicInteger();
     final AtomicInteger served = new AtomicInteger();
     volatile boolean hold;
+    volatile java.util.function.IntPredicate holdPop = pop -> false;
+    private int pops;
     final List<Integer> held = new ArrayList<>();
     private final byte[] config = new byte[16];
     private DeviceActivation activation;
@@ -87,7 +91,7 @@ final class EchoDevice extends AbstractVirtioDevice {
         do {
             queue.disableNotifications();
             while (queue.pop(chain)) {
-                if (hold) {
+                if (hold || holdPop.test(pops++)) {
                     synchronized (held) {
                         held.add(chain.head());
                     }
