@@ -28,8 +28,17 @@ final class InflightProbe {
         this.qemuPid = qemuPid;
     }
 
-    /** Finds and maps the area QEMU holds now; false if it holds none. */
-    boolean locate() throws IOException {
+    /** Finds and maps the area QEMU holds now; false if it holds none or /proc does not let us see it. */
+    boolean locate() {
+        try {
+            return find();
+        } catch (IOException e) {
+            System.out.println("in-flight area of QEMU " + qemuPid + " not readable: " + e);
+            return false;
+        }
+    }
+
+    private boolean find() throws IOException {
         area = null;
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(Paths.get("/proc", Long.toString(qemuPid), "fd"))) {
             for (Path fd : fds) {
