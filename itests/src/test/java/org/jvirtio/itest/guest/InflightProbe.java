@@ -12,20 +12,27 @@ import java.nio.file.StandardOpenOption;
 
 /**
  * Reads QEMU's copy of a vhost-user back end's in-flight area (INFLIGHT_SHMFD): the memfd the back end
- * created and QEMU keeps across back-end restarts, opened through {@code /proc/<qemu>/fd}. Split-ring
- * layout of vhost-user.rst "Inflight I/O tracking": per queue a 16-byte header (u64 features, u16
- * version = 1, u16 desc_num, u16 last_batch_head, u16 used_idx) and desc_num 16-byte descriptor states
- * whose first byte is {@code inflight}, the region padded to 64 bytes.
+ * created and QEMU keeps across back-end restarts, opened through {@code /proc/<qemu>/fd}. Layouts of
+ * vhost-user.rst "Inflight I/O tracking": per queue a header (u64 features, u16 version = 1, u16
+ * desc_num, ...; 16 bytes for split rings, 32 for packed) and desc_num descriptor states (16 / 32 bytes)
+ * whose first byte is {@code inflight} and whose u64 at 8 is the fetch counter, the region padded to
+ * 64 bytes. Split: {@code last_batch_head} at 12, {@code used_idx} at 14; packed: {@code used_idx} at
+ * 16 (an entry marked in flight there may belong to a batch being published, which a restarted back end
+ * rolls forward instead of resubmitting).
  */
 final class InflightProbe {
     /** The name jvirtio's back end gives the memfd ({@code Memfd.create}). */
     private static final String MEMFD = "/memfd:vhost-user-inflight";
 
     private final long qemuPid;
+    private final int header;
+    private final int descState;
     private MappedByteBuffer area;
 
-    InflightProbe(long qemuPid) {
+    InflightProbe(long qemuPid, boolean packed) {
         this.qemuPid = qemuPid;
+        this.header = packed ? 32 : 16;
+        this.descState = packed ? 32 : 16;
     }
 
     /** Finds and maps the area QEMU holds now; false if it holds none or /proc does not let us see it. */
@@ -72,18 +79,24 @@ final class InflightProbe {
             if (area.getShort(offset + 8) != 1 || descNum == 0) {
                 break;
             }
-            b.append(q == 0 ? "" : "; ").append('q').append(q)
-                    .append(" used_idx=").append(area.getShort(offset + 14) & 0xFFFF)
-                    .append(" last_batch_head=").append(area.getShort(offset + 12) & 0xFFFF).append(" in flight [");
+            b.append(q == 0 ? "" : "; ").append('q').append(q);
+            if (header == 16) {
+                b.append(" used_idx=").append(area.getShort(offset + 14) & 0xFFFF)
+                        .append(" last_batch_head=").append(area.getShort(offset + 12) & 0xFFFF);
+            } else {
+                b.append(" used_idx=").append(area.getShort(offset + 16) & 0xFFFF);
+            }
+            b.append(" in flight [");
             String sep = "";
             for (int d = 0; d < descNum; d++) {
-                if (area.get(offset + 16 + 16 * d) != 0) {
-                    b.append(sep).append(d).append(':').append(area.getLong(offset + 16 + 16 * d + 8));
+                int state = offset + header + descState * d;
+                if (area.get(state) != 0) {
+                    b.append(sep).append(d).append(':').append(area.getLong(state + 8));
                     sep = ", ";
                 }
             }
             b.append(']');
-            offset += (16 + 16 * descNum + 63) & -64;
+            offset += (header + descState * descNum + 63) & -64;
         }
         return b.toString();
     }
@@ -99,11 +112,11 @@ final class InflightProbe {
                 break;
             }
             for (int d = 0; d < descNum; d++) {
-                if (area.get(offset + 16 + 16 * d) != 0) {
+                if (area.get(offset + header + descState * d) != 0) {
                     n++;
                 }
             }
-            offset += (16 + 16 * descNum + 63) & -64;
+            offset += (header + descState * descNum + 63) & -64;
         }
         return n;
     }

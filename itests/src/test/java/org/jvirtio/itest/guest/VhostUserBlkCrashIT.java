@@ -18,7 +18,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,13 +54,10 @@ import org.jvirtio.api.VirtioFeature;
  * restart next to what the kill caught; the test asserts the data, and (only when a kill caught requests
  * in flight) that some resubmission was logged.
  *
- * <p>Packed rings: the kills are timed (the probe reads the split layout only), and the variant is off
- * unless {@code -Djvirtio.crash.packed=true}: with QEMU 7.2 and a back end without packed in-flight
- * recovery, QEMU's GET_VRING_BASE fails on the dead back end ("vhost VQ 0 ring restore failed"), QEMU
- * keeps the base it last sent (for packed rings it has no used index in memory to fall back on) and sends
- * the new back end SET_VRING_BASE 0x80008000 (avail 0 and used 0, wrap counters 1), where the driver
- * started; the new back end waits at descriptor 0 and the guest's writes never complete. Turn it on by
- * default once packed in-flight recovery is merged.
+ * <p>Packed rings: after the kill QEMU 7.2's GET_VRING_BASE fails on the dead back end ("vhost VQ 0
+ * ring restore failed"), and since a packed ring has no used index in shared memory to fall back on it
+ * sends the new back end the stale base of the ring's first start (SET_VRING_BASE 0x80008000). The
+ * back end finds the real positions, and the requests to resubmit, in its packed in-flight area.
  */
 class VhostUserBlkCrashIT {
     private static final long IMAGE_SIZE = 32L << 20;
@@ -83,7 +79,6 @@ class VhostUserBlkCrashIT {
     /** Writes the guest must complete after a (re)start before the next kill: the back end serves again. */
     private static final int PROGRESS_BETWEEN_KILLS = 3;
     private static final Duration PROGRESS_WAIT = Duration.ofSeconds(60);
-    private static final String PACKED_PROPERTY = "jvirtio.crash.packed";
 
     private GuestKit kit;
 
@@ -99,12 +94,6 @@ class VhostUserBlkCrashIT {
     @ValueSource(strings = {"split", "packed"})
     void killBackEndDuringWrites(String ring) throws Exception {
         boolean packed = ring.equals("packed");
-        if (packed && !Boolean.getBoolean(PACKED_PROPERTY)) {
-            String why = "packed-ring crash test off until packed in-flight recovery is merged;"
-                    + " run with -D" + PACKED_PROPERTY + "=true";
-            System.out.println(why);
-            Assumptions.abort(why);
-        }
         String name = "vhost-blk-crash-" + ring;
         long seed = System.nanoTime();
         System.out.println(name + ": random seed " + seed + " (delays before the kills)");
@@ -136,11 +125,9 @@ class VhostUserBlkCrashIT {
                 if (!g.waitFor("WRITING", Duration.ofSeconds(90))) {
                     throw failure("guest never started writing", g, backEnd);
                 }
-                InflightProbe probe = packed ? null : new InflightProbe(g.process().pid());
-                String hint = packed ? ", the known hang of a back end without packed in-flight recovery under"
-                        + " QEMU 7.2 (stale SET_VRING_BASE; see VhostUserBlkCrashIT's Javadoc)?" : "";
+                InflightProbe probe = new InflightProbe(g.process().pid(), packed);
                 for (int k = 1; k <= KILLS; k++) {
-                    awaitProgress(g, backEnd, "before kill " + k + (k > 1 ? hint : ""));
+                    awaitProgress(g, backEnd, "before kill " + k);
                     Thread.sleep(random.nextInt(300));
                     int inFlight = -1;
                     String area = "";
@@ -165,7 +152,7 @@ class VhostUserBlkCrashIT {
                     }
                     backEnd.start();
                 }
-                awaitProgress(g, backEnd, "after the last restart" + hint);
+                awaitProgress(g, backEnd, "after the last restart");
                 try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
                     f.seek(CONTROL_OFFSET);
                     f.write("STOP\n".getBytes(StandardCharsets.US_ASCII));
