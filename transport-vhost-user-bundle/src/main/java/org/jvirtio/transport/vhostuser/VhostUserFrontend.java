@@ -54,6 +54,7 @@ public final class VhostUserFrontend implements AutoCloseable {
         long features = VirtioFeature.bit(VirtioFeature.VERSION_1);
         long protocolFeatures = ProtocolFeature.SUPPORTED;
         boolean inflight;
+        Duration replyTimeout = Duration.ofSeconds(30);
 
         public Options memorySize(long bytes) {
             this.memorySize = bytes;
@@ -81,6 +82,18 @@ public final class VhostUserFrontend implements AutoCloseable {
         /** Asks for an in-flight area (GET/SET_INFLIGHT_FD). */
         public Options inflight(boolean on) {
             this.inflight = on;
+            return this;
+        }
+
+        /**
+         * How long to wait for each reply (default 30 s): a back end that stops answering fails the
+         * request with {@link SocketTimeoutException} instead of hanging the caller.
+         */
+        public Options replyTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("reply timeout must be positive: " + timeout);
+            }
+            this.replyTimeout = timeout;
             return this;
         }
     }
@@ -120,7 +133,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     public static VhostUserFrontend connect(Path path, Options options) throws IOException {
         VhostUserFrontend frontend = new VhostUserFrontend(path, options);
         try {
-            frontend.socket = UnixSocket.connect(path);
+            frontend.attach(UnixSocket.connect(path));
             frontend.negotiate();
             frontend.createQueues();
             frontend.startDevice();
@@ -142,7 +155,7 @@ public final class VhostUserFrontend implements AutoCloseable {
     public static VhostUserFrontend accept(Path path, Options options, Duration timeout) throws IOException {
         VhostUserFrontend frontend = new VhostUserFrontend(path, options);
         try {
-            frontend.socket = acceptOne(path, timeout);
+            frontend.attach(acceptOne(path, timeout));
             frontend.negotiate();
             frontend.createQueues();
             frontend.startDevice();
@@ -151,6 +164,11 @@ public final class VhostUserFrontend implements AutoCloseable {
             frontend.close();
             throw e;
         }
+    }
+
+    private void attach(UnixSocket connected) throws IOException {
+        socket = connected;
+        socket.setReceiveTimeout(options.replyTimeout);
     }
 
     /** One connection on a fresh listening socket; a watchdog closes the listener at the deadline. */
@@ -392,7 +410,7 @@ public final class VhostUserFrontend implements AutoCloseable {
                 bases[i] = memory.getShort(configs.get(i).deviceArea() + 2) & 0xFFFF;
             }
         }
-        socket = UnixSocket.connect(path);
+        attach(UnixSocket.connect(path));
         negotiate();
         startDevice();
     }
