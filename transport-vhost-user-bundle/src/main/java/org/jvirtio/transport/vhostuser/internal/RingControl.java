@@ -89,6 +89,12 @@ final class RingControl {
                 throw new Failure("ring " + ring.index + ": an in-flight request cannot be resubmitted");
             }
         }
+        if (recovered.availPosition() != avail || recovered.usedPosition() != used) {
+            LOG.log(Level.INFO, "{0}: ring {1}: resuming where the in-flight area says: avail 0x{2}, used 0x{3} "
+                    + "(the front end said avail 0x{4}, used 0x{5})", c.name, ring.index,
+                    Integer.toHexString(recovered.availPosition()), Integer.toHexString(recovered.usedPosition()),
+                    Integer.toHexString(avail), Integer.toHexString(used));
+        }
         if (!recovered.resubmissions().isEmpty()) {
             LOG.log(Level.INFO, "{0}: ring {1}: resubmitting {2} in-flight requests", c.name, ring.index,
                     recovered.resubmissions().size());
