@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import org.jvirtio.api.memory.GuestMemory;
@@ -72,7 +73,7 @@ final class PackedInflight implements InflightTracker {
 
     private final ByteBuffer region;
     private final int size;
-    /** Buffer id to the head entry of its chain. */
+    /** Buffer id to the head entry of its chain; -1 for an id not on record (popped before attach). */
     private final int[] entryOfId;
     /** Head entries completed since the last publish. */
     private final int[] batch;
@@ -87,6 +88,7 @@ final class PackedInflight implements InflightTracker {
         this.region = region;
         this.size = size;
         this.entryOfId = new int[size];
+        Arrays.fill(entryOfId, -1);
         this.batch = new int[size];
         long max = 0;
         for (int i = 0; i < size; i++) {
@@ -182,10 +184,12 @@ final class PackedInflight implements InflightTracker {
 
     @Override
     public void used(int id) {
-        if (broken || batchCount == batch.length) {
-            return;
+        int head = entryOfId[id];
+        entryOfId[id] = -1;
+        if (broken || head < 0 || batchCount == batch.length) {
+            return; // not on record: popped before the tracker was attached (or while it was broken)
         }
-        batch[batchCount++] = entryOfId[id];
+        batch[batchCount++] = head;
     }
 
     /** Links the batch's entries back into the free list and moves the used position, ahead of the commit. */
@@ -197,7 +201,13 @@ final class PackedInflight implements InflightTracker {
         int freeHead = u16(FREE_HEAD);
         for (int i = 0; i < batchCount; i++) {
             int head = batch[i];
-            region.putShort(desc(u16(desc(head) + LAST)) + NEXT, (short) freeHead);
+            int last = u16(desc(head) + LAST);
+            if (last >= size) { // the front end wrote it while the ring ran
+                batchCount = 0;
+                stopRecording("last entry " + last + " of a chain in flight is outside a ring of " + size);
+                return;
+            }
+            region.putShort(desc(last) + NEXT, (short) freeHead);
             freeHead = head;
         }
         region.putShort(FREE_HEAD, (short) freeHead);
@@ -246,6 +256,7 @@ final class PackedInflight implements InflightTracker {
     public Recovered recover(GuestMemory ringMemory, QueueConfig config, int availPosition, int usedPosition)
             throws Failure {
         if (!everFetched()) {
+            freeEntries(); // pops take entries from it: it must not loop
             writeUsed(usedPosition);
             commit();
             return new Recovered(availPosition, usedPosition, List.of());
@@ -275,10 +286,10 @@ final class PackedInflight implements InflightTracker {
             }
         }
         pending.sort((a, b) -> Long.compareUnsigned(a[0], b[0]));
-        int used = u16(OLD_USED_IDX) | (region.get(OLD_USED_WRAP) != 0 ? WRAP_BIT : 0);
-        if ((used & ~WRAP_BIT) >= size) {
-            throw new Failure("in-flight area: used index " + (used & ~WRAP_BIT) + " outside a ring of " + size);
+        if (u16(OLD_USED_IDX) >= size) { // all 16 bits: one with bit 15 set is not a slot either
+            throw new Failure("in-flight area: used index " + u16(OLD_USED_IDX) + " outside a ring of " + size);
         }
+        int used = u16(OLD_USED_IDX) | (region.get(OLD_USED_WRAP) != 0 ? WRAP_BIT : 0);
         List<Recovered.Resubmission> chains = new ArrayList<>(pending.size());
         int slots = 0;
         for (long[] p : pending) {
