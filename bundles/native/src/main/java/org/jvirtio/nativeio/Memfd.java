@@ -18,10 +18,23 @@ public final class Memfd {
      * @param name shown in {@code /proc/PID/fd} as {@code memfd:name}; for debugging only
      */
     public static NativeFd create(String name, long size) throws NativeException {
+        return create(name, size, LibC.MFD_CLOEXEC);
+    }
+
+    /**
+     * {@link #create}, but sealable ({@code MFD_ALLOW_SEALING}): {@link FileSeals#add} may then forbid
+     * shrinking, growing or writing it. A memfd made by {@link #create} is born sealed against further
+     * seals ({@link FileSeals#SEAL}) and can never be sealed.
+     */
+    public static NativeFd createSealable(String name, long size) throws NativeException {
+        return create(name, size, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
+    }
+
+    private static NativeFd create(String name, long size, int flags) throws NativeException {
         if (size < 0) {
             throw new IllegalArgumentException("negative size: " + size);
         }
-        int fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+        int fd = LibC.memfd_create(name, flags);
         if (fd < 0) {
             throw Errno.failure("memfd_create", "name=" + name);
         }

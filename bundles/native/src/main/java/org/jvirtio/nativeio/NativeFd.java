@@ -1,5 +1,8 @@
 package org.jvirtio.nativeio;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 import org.jvirtio.nativeio.internal.Errno;
 import org.jvirtio.nativeio.internal.LibC;
 import org.jvirtio.nativeio.internal.ReleaseOnce;
@@ -59,6 +62,19 @@ public final class NativeFd implements AutoCloseable {
             throw Errno.failure("fcntl", "fd=" + original + ", F_DUPFD_CLOEXEC");
         }
         return new NativeFd(copy);
+    }
+
+    /**
+     * The size in bytes of the file behind the descriptor ({@code fstat}'s {@code st_size}): what a
+     * mapping of it may cover. 0 for things that have no size (sockets, eventfds, pipes).
+     */
+    public long size() throws NativeException {
+        int raw = value();
+        byte[] stat = new byte[LibC.STAT_SIZE];
+        if (LibC.syscall(LibC.SYS_FSTAT, raw, stat) < 0) {
+            throw Errno.failure("fstat", "fd=" + raw);
+        }
+        return ByteBuffer.wrap(stat).order(ByteOrder.nativeOrder()).getLong(LibC.STAT_ST_SIZE);
     }
 
     /** Closes the descriptor the first time; afterwards does nothing. */

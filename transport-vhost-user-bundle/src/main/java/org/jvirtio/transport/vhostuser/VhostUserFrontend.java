@@ -378,6 +378,11 @@ public final class VhostUserFrontend implements AutoCloseable {
         send(Request.SET_CONFIG, msg);
     }
 
+    /** The memfd of the guest memory, for tests that misbehave with it (truncate it under the back end). */
+    NativeFd memoryFd() {
+        return memoryFd;
+    }
+
     public long status() throws IOException {
         return requestU64(Request.GET_STATUS);
     }

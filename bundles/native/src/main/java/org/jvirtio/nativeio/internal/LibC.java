@@ -22,8 +22,16 @@ public final class LibC {
 
     // fcntl
     public static final int F_DUPFD_CLOEXEC = 1030;
+    public static final int F_ADD_SEALS = 1033;
+    public static final int F_GET_SEALS = 1034;
     // memfd_create
     public static final int MFD_CLOEXEC = 0x0001;
+    public static final int MFD_ALLOW_SEALING = 0x0002;
+    // fstat through syscall(2): glibc exports fstat only since 2.33, and one missing symbol fails the
+    // registration of every method here. Kernel struct stat (x86-64): 144 bytes, st_size at 48.
+    public static final long SYS_FSTAT = 5;
+    public static final int STAT_SIZE = 144;
+    public static final int STAT_ST_SIZE = 48;
     // mmap
     public static final int PROT_READ = 0x1;
     public static final int PROT_WRITE = 0x2;
@@ -60,6 +68,9 @@ public final class LibC {
     public static native int fcntl(int fd, int cmd, int arg);
 
     public static native int memfd_create(String name, int flags);
+
+    /** syscall is variadic; with integer and pointer arguments the x86-64 calling convention is the same. */
+    public static native long syscall(long number, long arg1, byte[] arg2);
 
     public static native int ftruncate(int fd, long length);
 

@@ -150,6 +150,8 @@ public final class Connection implements Runnable {
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, name + ": " + request + " failed", e);
             result = Result.fail(request + " failed: " + e);
+        } catch (InternalError e) {
+            result = Result.fail(memoryFault(String.valueOf(request), e));
         } finally {
             message.closeFds();
         }
@@ -228,10 +230,29 @@ public final class Connection implements Runnable {
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, name + ": device failed serving queue " + ring.index, e);
                 return "device failed serving queue " + ring.index + ": " + e;
+            } catch (InternalError e) {
+                return memoryFault("serving queue " + ring.index, e);
             }
             QueueError error = ring.slot.error();
             return error == QueueError.NONE ? null : "queue " + ring.index + ": " + error.description();
         }
+    }
+
+    /**
+     * The reason for an access to guest memory that faulted, in {@code where}: HotSpot reports a SIGBUS
+     * in an Unsafe access (a page whose file the front end truncated) as an {@link InternalError}, from
+     * the access itself when interpreted, but asynchronously, at a later safepoint of the same thread,
+     * when compiled (and it aborts the JVM when it cannot step over the faulting instruction: see
+     * {@link MemoryRegion}). Any other InternalError is rethrown.
+     */
+    String memoryFault(String where, InternalError e) {
+        if (!MemoryRegion.isAccessFault(e)) {
+            throw e;
+        }
+        List<MemoryRegion> truncated = table.truncated(); // a racy read of an immutable table: diagnostics only
+        String region = truncated.isEmpty() ? "a guest memory region" : "guest memory region " + truncated.get(0);
+        LOG.log(Level.DEBUG, name + ": " + where, e);
+        return where + ": " + region + " is no longer backed (was its file truncated?)";
     }
 
     /** What {@link #quiesced} runs: a change to rings that may refuse. */

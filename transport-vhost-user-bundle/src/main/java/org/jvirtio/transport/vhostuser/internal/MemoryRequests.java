@@ -1,5 +1,7 @@
 package org.jvirtio.transport.vhostuser.internal;
 
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +15,7 @@ import org.jvirtio.nativeio.NativeFd;
  * checks its payload before it changes anything; runs under the connection lock.
  */
 final class MemoryRequests {
+    private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
     private final Connection c;
     private final RingControl rings;
     private MappedMemory log;
@@ -52,9 +55,16 @@ final class MemoryRequests {
         }
     }
 
-    private static MemoryRegion region(ByteBuffer p, int at, NativeFd fd) throws Failure {
+    private MemoryRegion region(ByteBuffer p, int at, NativeFd fd) throws Failure {
         try {
-            return MemoryRegion.map(p.getLong(at), p.getLong(at + 8), p.getLong(at + 16), p.getLong(at + 24), fd);
+            MemoryRegion region = MemoryRegion.map(p.getLong(at), p.getLong(at + 8), p.getLong(at + 16),
+                    p.getLong(at + 24), fd);
+            if (!region.sealedAgainstShrinking()) {
+                LOG.log(Level.INFO, "{0}: {1}: its file is not sealed against shrinking (seals: {2}); a front end"
+                        + " that truncates it makes accesses to it fail and the device need a reset",
+                        c.name, region, region.seals());
+            }
+            return region;
         } finally {
             fd.close(); // the mapping keeps the file
         }

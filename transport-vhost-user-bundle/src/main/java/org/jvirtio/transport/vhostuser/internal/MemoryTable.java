@@ -95,6 +95,17 @@ public final class MemoryTable {
         return -1;
     }
 
+    /** The regions whose files shrank under their mappings (see {@link MemoryRegion#isTruncated}). */
+    List<MemoryRegion> truncated() {
+        List<MemoryRegion> gone = new ArrayList<>();
+        for (MemoryRegion r : regions) {
+            if (r.isTruncated()) {
+                gone.add(r);
+            }
+        }
+        return gone;
+    }
+
     /** The regions of this table that {@code successor} no longer has: to unmap once unreachable. */
     List<MemoryRegion> dropped(MemoryTable successor) {
         List<MemoryRegion> gone = new ArrayList<>();

@@ -86,6 +86,8 @@ final class RingWorker implements Runnable {
                     connection.serveKick(ring, tags[i]);
                 } catch (RuntimeException e) {
                     LOG.log(Level.ERROR, connection.name + ": serving ring " + ring.index + " failed", e);
+                } catch (InternalError e) { // a memory fault delivered late (compiled code): Connection#memoryFault
+                    connection.needsReset(connection.memoryFault("ring " + ring.index, e));
                 }
                 String reset = deferredReset;
                 if (reset != null) {
