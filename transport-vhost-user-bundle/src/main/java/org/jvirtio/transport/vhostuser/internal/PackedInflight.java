@@ -238,9 +238,15 @@ final class PackedInflight implements InflightTracker {
         region.put(OLD_USED_WRAP, region.get(USED_WRAP));
     }
 
+    /**
+     * The area is no longer a true record: it is marked uninitialised (version 0), so that no later
+     * start resubmits from it requests this one completed after recording stopped.
+     */
     private void stopRecording(String why) {
         broken = true;
-        LOG.log(Level.WARNING, "in-flight area of a packed ring: {0}; requests in flight from now on are not recorded", why);
+        region.putShort(InflightArea.VERSION_OFFSET, (short) 0);
+        LOG.log(Level.WARNING, "in-flight area of a packed ring: {0}; requests are no longer recorded, and a "
+                + "restarted back end will not resubmit from it", why);
     }
 
     // ------------------------------------------------------------------ recovery
