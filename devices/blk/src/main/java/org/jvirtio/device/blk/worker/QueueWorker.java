@@ -17,7 +17,8 @@ import org.jvirtio.device.blk.request.RequestParser;
 /**
  * Serves one virtqueue: pops chains, parses and executes them, completes them with a status byte,
  * publishes the used entries once per drained batch and interrupts the driver when the ring says so,
- * then polls the ring briefly before it sleeps until the next kick.
+ * then polls the ring for a while that adapts to the driver ({@link AdaptivePoll}) before it sleeps
+ * until the next kick.
  *
  * <p>Threads: {@link #kick()} runs the queue on the calling thread (the transport owns the threads).
  * Kicks of the same queue from two threads never serve it twice at once: a work-in-progress counter
@@ -28,8 +29,8 @@ import org.jvirtio.device.blk.request.RequestParser;
  * or an unexpected exception stops this worker for good and asks the transport for DEVICE_NEEDS_RESET.
  */
 public final class QueueWorker {
-    /** How long an idle worker keeps polling the ring before it sleeps until the next kick. */
-    static final long POLL_NANOS = 50_000;
+    /** The longest an idle worker keeps polling the ring before it sleeps until the next kick. */
+    static final long MAX_POLL_NANOS = 50_000;
 
     private final int index;
     private final DeviceQueue queue;
@@ -40,6 +41,9 @@ public final class QueueWorker {
     private final DriverNotifier notifier;
     private final QueueMetrics metrics;
     private final AtomicInteger pendingKicks = new AtomicInteger();
+    private final AdaptivePoll poll = new AdaptivePoll(MAX_POLL_NANOS);
+    /** When the worker last went to sleep (System.nanoTime), or 0 before the first serve. */
+    private long sleptAt;
     private volatile boolean stopped;
     private boolean broken;
 
@@ -82,6 +86,9 @@ public final class QueueWorker {
         if (stopped || broken) {
             return;
         }
+        if (sleptAt != 0) {
+            poll.slept(System.nanoTime() - sleptAt);
+        }
         try {
             do {
                 queue.disableNotifications();
@@ -99,6 +106,7 @@ public final class QueueWorker {
         if (error != QueueError.NONE) {
             fail(error.description());
         }
+        sleptAt = System.nanoTime();
     }
 
     private void publish() {
@@ -109,15 +117,18 @@ public final class QueueWorker {
     }
 
     /**
-     * Watches the ring for up to {@link #POLL_NANOS} before the worker re-arms notifications and goes
+     * Watches the ring for the current poll window before the worker re-arms notifications and goes
      * back to sleep. A driver that answers a completion with a new request (queue depth 1) then finds
-     * the worker still awake: waking a sleeping thread costs more than the request itself. Bounded, so
-     * an idle queue costs at most one short spin per burst.
+     * the worker still awake: waking a sleeping thread costs more than the request itself.
      *
      * @return true if a chain arrived meanwhile
      */
     private boolean pollBriefly() {
-        long deadline = System.nanoTime() + POLL_NANOS;
+        long window = poll.windowNanos();
+        if (window == 0) {
+            return false;
+        }
+        long deadline = System.nanoTime() + window;
         do {
             if (queue.hasAvailable()) {
                 return true;
