@@ -118,6 +118,9 @@ def parse_args():
     p.add_argument("--retries", type=int, default=2,
                    help="repeat a run this often when a build or another QEMU started during it")
     p.add_argument("--jar", default="distribution/target/jvirtio.jar")
+    p.add_argument("--extra-jar", action="append", default=[], metavar="LABEL=JAR",
+                   help="one more jvirtio peer named LABEL running another build's jvirtio.jar (diagnostics, "
+                        "e.g. an older commit); add LABEL to --peers")
     p.add_argument("--kit", default="itests/target/guest-kit")
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--timeout", type=int, default=300, help="per guest (s)")
@@ -232,8 +235,10 @@ def start_peer(peer, a, sock, log):
     else:
         jv_backend = f"backend=file,path={a.image}"
         qsd_node = f"driver=file,node-name=f,filename={a.image}"
-    if peer == "jvirtio":
-        cmd = [shutil.which("java") or "java", "-jar", os.path.abspath(a.jar), "--device",
+    jars = dict(x.split("=", 1) for x in a.extra_jar)
+    jars["jvirtio"] = a.jar
+    if peer in jars:
+        cmd = [shutil.which("java") or "java", "-jar", os.path.abspath(jars[peer]), "--device",
                f"blk,id=b0,socket={sock},{jv_backend},size={DISK},queues={a.queues}"]
     elif peer == "qsd":
         cmd = ["qemu-storage-daemon", "--blockdev", qsd_node, "--export",
@@ -396,14 +401,14 @@ def tables(rows, peers, rounds):
                        f" | {med([r['guest_busy_pct'] for r in rs]):.0f} | {med([r['qemu_cpu_pct'] for r in rs]):.0f}"
                        f" | {med([r['peer_cpu_pct'] for r in rs]):.0f}"
                        f" | {med([r['peer_switches_per_io'] for r in rs]):.2f} |")
-        if "jvirtio" in m and "qsd" in m:
+        for p in [x for x in peers if x != "qsd" and "qsd" in m]:
             per = []
             for i in range(1, rounds + 1):
-                j = [r[metric] for r in rows if r["workload"] == w and r["peer"] == "jvirtio" and r["round"] == i]
+                j = [r[metric] for r in rows if r["workload"] == w and r["peer"] == p and r["round"] == i]
                 q = [r[metric] for r in rows if r["workload"] == w and r["peer"] == "qsd" and r["round"] == i]
                 if j and q:
                     per.append(f"{j[0] / q[0]:.2f}")
-            out.append(f"\njvirtio / qsd, ratio of medians: **{m['jvirtio'] / m['qsd']:.2f}**"
+            out.append(f"\n{p} / qsd, ratio of medians: **{m[p] / m['qsd']:.2f}**"
                        f" (per-round ratios: {', '.join(per)})")
     return "\n".join(out)
 
