@@ -125,6 +125,8 @@ def parse_args():
     p.add_argument("--qemu", default="qemu-system-x86_64")
     p.add_argument("--timeout", type=int, default=300, help="per guest (s)")
     p.add_argument("--out", default="benchmarks/target/guest-results")
+    p.add_argument("--tables-only", action="store_true",
+                   help="run nothing: print the tables of the runs.csv in --out (e.g. of an interrupted run)")
     a = p.parse_args()
     if max(a.count4k, a.warm4k) * a.jobs * 4096 > DISK or max(a.count64k, a.warm64k) * 65536 > DISK \
             or max(a.countqd1, 1) * 4096 > DISK:
@@ -382,13 +384,13 @@ def tables(rows, peers, rounds):
     out = []
     for w in dict.fromkeys(r["workload"] for r in rows):
         metric = "iops" if w in ("rand4k", "qd1-4k", "zero4k") else "mbps"
-        unit = "IOPS" if metric == "iops" else "MB/s"
+        unit, other = ("IOPS", "MB/s") if metric == "iops" else ("MB/s", "IOPS")
         out.append(f"\n#### {w} ({unit}; per run, then medians)\n")
         out.append("| peer | " + " | ".join(f"round {i}" for i in range(1, rounds + 1))
-                   + f" | median {unit} | median MB/s | median IOPS | median read latency in guest, us |"
+                   + f" | median {unit} | median {other} | median read latency in guest, us |"
                    " median guest CPU busy % | median QEMU CPU % | median peer CPU % |"
                    " median peer context switches per request |")
-        out.append("|---|" + "---:|" * (rounds + 8))
+        out.append("|---|" + "---:|" * (rounds + 7))
         m = {}
         for p in peers:
             rs = [r for r in rows if r["workload"] == w and r["peer"] == p]
@@ -396,8 +398,9 @@ def tables(rows, peers, rounds):
             m[p] = med([r[metric] for r in rs])
             out.append(f"| {p} | " + " | ".join(("-" if i not in per else f"{per[i]:.0f}" if metric == "iops" else f"{per[i]:.1f}")
                                                  for i in range(1, rounds + 1))
-                       + f" | **{m[p]:.{0 if metric == 'iops' else 1}f}** | {med([r['mbps'] for r in rs]):.1f}"
-                       f" | {med([r['iops'] for r in rs]):.0f} | {med([r['lat_us'] for r in rs]):.0f}"
+                       + (f" | **{m[p]:.0f}** | {med([r['mbps'] for r in rs]):.1f}" if metric == "iops"
+                          else f" | **{m[p]:.1f}** | {med([r['iops'] for r in rs]):.0f}")
+                       + f" | {med([r['lat_us'] for r in rs]):.0f}"
                        f" | {med([r['guest_busy_pct'] for r in rs]):.0f} | {med([r['qemu_cpu_pct'] for r in rs]):.0f}"
                        f" | {med([r['peer_cpu_pct'] for r in rs]):.0f}"
                        f" | {med([r['peer_switches_per_io'] for r in rs]):.2f} |")
@@ -413,8 +416,29 @@ def tables(rows, peers, rounds):
     return "\n".join(out)
 
 
+def tables_from_csv(a):
+    with open(os.path.join(a.out, "runs.csv")) as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in r:
+            if k not in ("peer", "workload", "quiet"):
+                r[k] = int(r[k]) if k in ("round", "ios", "bytes") else float(r[k])
+    peers = list(dict.fromkeys(r["peer"] for r in rows))
+    return tables(rows, peers, max(r["round"] for r in rows)) + quiet_note(rows)
+
+
+def quiet_note(rows):
+    noisy = sorted({(r["round"], r["peer"], r["quiet"]) for r in rows if not r["quiet"].startswith("quiet")
+                    or "DISTURBED" in r["quiet"]})
+    return "\n\nruns not on a quiet machine: " + (", ".join(f"round {x[0]} {x[1]} ({x[2]})" for x in noisy)
+                                                  if noisy else "none")
+
+
 def main():
     a = parse_args()
+    if a.tables_only:
+        print(tables_from_csv(a))
+        return
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     for f in (a.jar, os.path.join(a.kit, "vmlinuz"), os.path.join(a.kit, "initramfs.cpio.gz")):
@@ -466,11 +490,7 @@ def main():
                     f"{r['iops']:8.0f} IOPS  lat {r['lat_us']:6.0f} us  guest busy {r['guest_busy_pct']:3.0f}%  "
                     f"QEMU {r['qemu_cpu_pct']:3.0f}%  peer {r['peer_cpu_pct']:3.0f}%  "
                     f"peer ctx sw/IO {r['peer_switches_per_io']:.2f}  ({quiet})")
-    text = tables(rows, peers, a.rounds)
-    noisy = sorted({(r["round"], r["peer"], r["quiet"]) for r in rows if not r["quiet"].startswith("quiet")
-                    or "DISTURBED" in r["quiet"]})
-    text += "\n\nruns not on a quiet machine: " + (", ".join(f"round {x[0]} {x[1]} ({x[2]})" for x in noisy)
-                                                    if noisy else "none")
+    text = tables(rows, peers, a.rounds) + quiet_note(rows)
     print(text)
     with open(os.path.join(out, "tables.md"), "w") as f:
         f.write(text + "\n")
