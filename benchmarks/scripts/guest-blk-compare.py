@@ -28,9 +28,11 @@ processes (/proc/PID/stat), so host CPU per workload is known as well.
 
 Interleaving: per round, peers in the order given (jvirtio, qsd), each in a fresh guest; before every run
 the script pauses (--pause s, the CPU cools down) and waits until no build or foreign QEMU runs
-(pgrep -f 'maven|surefire|failsafe|qemu-system', polled every 30 s, at most 15 min) and both cores were
+(pgrep -f 'maven|surefire|failsafe|qemu-system', polled every 30 s; at most 15 min of waiting in all, after
+which runs start at once and are marked NOT QUIET) and both cores were
 >= 85% idle for 1 s; while a guest runs it polls the same pgrep every 2 s, and a run that a build or QEMU
-disturbed is repeated (--retries, default 2; the last attempt is kept and marked DISTURBED in runs.csv).
+disturbed is repeated while the waiting budget lasts (--retries, default 2; the last attempt is kept and
+marked DISTURBED in runs.csv).
 It prints one line per workload and run, then markdown tables (per-run MB/s and
 IOPS, medians, jvirtio/qsd ratio of medians, CPU); raw results go to OUT/runs.csv, consoles and peer
 logs to OUT/.
@@ -114,7 +116,8 @@ def parse_args():
     p.add_argument("--warm4k", type=int, default=2500, help="4 KiB reads per job in the warm-up")
     p.add_argument("--warm64k", type=int, default=3000)
     p.add_argument("--pause", type=int, default=8, help="seconds before every run")
-    p.add_argument("--quiet-wait", type=int, default=900, help="at most this long for a quiet machine (s)")
+    p.add_argument("--quiet-wait", type=int, default=900,
+                   help="at most this long in all for a quiet machine (s); once spent, runs start at once")
     p.add_argument("--retries", type=int, default=2,
                    help="repeat a run this often when a build or another QEMU started during it")
     p.add_argument("--jar", default="distribution/target/jvirtio.jar")
@@ -185,7 +188,7 @@ def foreign_heavy(own):
 
 def wait_quiet(limit, own, log):
     """Polls every 30 s (at most limit s) until no foreign build or QEMU runs, then waits (at most 60 s)
-    for both cores >= 85% idle over 1 s. Returns a note for the results."""
+    for both cores >= 85% idle over 1 s. Returns a note for the results and the seconds waited."""
     start = time.time()
     note = ""
     while True:
@@ -200,14 +203,14 @@ def wait_quiet(limit, own, log):
         time.sleep(30)
     waited = time.time() - start
     pct = 0
-    for _ in range(60):
+    for _ in range(60 if limit > 0 else 5):
         i0, a0 = cpu_totals()
         time.sleep(1)
         i1, a1 = cpu_totals()
         pct = 100 * (i1 - i0) // max(1, a1 - a0)
         if pct >= 85:
             break
-    return (note or "quiet") + f" (waited {waited:.0f}s, idle {pct}%)"
+    return (note or "quiet") + f" (waited {waited:.0f}s, idle {pct}%)", waited
 
 
 def newc(files):
@@ -460,6 +463,7 @@ def main():
     log("options " + " ".join(sys.argv[1:]))
     own = set()
     rows = []
+    budget = a.quiet_wait
     fields = ["round", "peer", "workload", "elapsed_s", "ios", "bytes", "mbps", "iops", "lat_us",
               "guest_busy_pct", "qemu_cpu_pct", "peer_cpu_pct", "peer_switches_per_io", "host_s", "quiet"]
     with open(os.path.join(out, "runs.csv"), "w", newline="") as f:
@@ -468,15 +472,18 @@ def main():
         for peer in peers:
             time.sleep(a.pause)
             for attempt in range(1, a.retries + 2):
-                quiet = wait_quiet(a.quiet_wait, own, log)
+                quiet, waited = wait_quiet(max(0, budget), own, log)
+                budget -= waited
                 results, info, peer_cmd, qemu_cmd, seen = run_guest(a, peer, rnd, own, log)
                 if not seen:
                     break
                 quiet += f"; DISTURBED during the run by {len(seen)} foreign process(es)"
+                again = attempt <= a.retries and budget > 0   # no time left to wait for quiet: keep it
                 log(f"round {rnd} {peer}: attempt {attempt} disturbed by {'; '.join(seen)}"
-                    + ("; repeating it" if attempt <= a.retries else "; keeping it"))
-                if attempt <= a.retries:
-                    time.sleep(a.pause)
+                    + ("; repeating it" if again else "; keeping it"))
+                if not again:
+                    break
+                time.sleep(a.pause)
             if rnd == 1:
                 log(f"{peer}: {' '.join(peer_cmd)}")
                 log(f"qemu: {' '.join(qemu_cmd)}")
