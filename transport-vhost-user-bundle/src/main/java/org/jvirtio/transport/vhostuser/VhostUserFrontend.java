@@ -131,17 +131,7 @@ public final class VhostUserFrontend implements AutoCloseable {
 
     /** Connects to the back end at {@code path} and brings the device up with {@code options}. */
     public static VhostUserFrontend connect(Path path, Options options) throws IOException {
-        VhostUserFrontend frontend = new VhostUserFrontend(path, options);
-        try {
-            frontend.attach(UnixSocket.connect(path));
-            frontend.negotiate();
-            frontend.createQueues();
-            frontend.startDevice();
-            return frontend;
-        } catch (IOException | RuntimeException e) {
-            frontend.close();
-            throw e;
-        }
+        return bringUp(new VhostUserFrontend(path, options), () -> UnixSocket.connect(path));
     }
 
     /**
@@ -153,9 +143,17 @@ public final class VhostUserFrontend implements AutoCloseable {
      * @throws SocketTimeoutException if no back end connected in time
      */
     public static VhostUserFrontend accept(Path path, Options options, Duration timeout) throws IOException {
-        VhostUserFrontend frontend = new VhostUserFrontend(path, options);
+        return bringUp(new VhostUserFrontend(path, options), () -> acceptOne(path, timeout));
+    }
+
+    /** Where the connection to the back end comes from. */
+    private interface SocketSource {
+        UnixSocket open() throws IOException;
+    }
+
+    private static VhostUserFrontend bringUp(VhostUserFrontend frontend, SocketSource source) throws IOException {
         try {
-            frontend.attach(acceptOne(path, timeout));
+            frontend.attach(source.open());
             frontend.negotiate();
             frontend.createQueues();
             frontend.startDevice();

@@ -76,6 +76,21 @@ public final class InflightArea implements AutoCloseable {
         return region.getShort(VERSION_OFFSET) == 1 && (region.getShort(DESC_NUM_OFFSET) & 0xFFFF) == size;
     }
 
+    /**
+     * The fetch counter to continue with: one past the largest (unsigned, as recovery orders them)
+     * of the {@code size} descriptor states of {@code stride} bytes from {@code header}.
+     */
+    static long nextCounter(ByteBuffer region, int header, int stride, int counterOffset, int size) {
+        long max = 0;
+        for (int i = 0; i < size; i++) {
+            long counter = region.getLong(header + i * stride + counterOffset);
+            if (Long.compareUnsigned(counter, max) > 0) {
+                max = counter;
+            }
+        }
+        return max + 1;
+    }
+
     /** A little-endian view of queue {@code index}'s region. */
     ByteBuffer region(int index) {
         long size = queueRegionSize(queueSize, packed);

@@ -90,11 +90,7 @@ final class PackedInflight implements InflightTracker {
         this.entryOfId = new int[size];
         Arrays.fill(entryOfId, -1);
         this.batch = new int[size];
-        long max = 0;
-        for (int i = 0; i < size; i++) {
-            max = Math.max(max, region.getLong(desc(i) + COUNTER));
-        }
-        this.counter = max + 1;
+        this.counter = InflightArea.nextCounter(region, HEADER, DESC_STATE, COUNTER, size);
     }
 
     /** Bytes of a packed region for a queue of {@code size}. */

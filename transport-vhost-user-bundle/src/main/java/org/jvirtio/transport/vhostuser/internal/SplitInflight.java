@@ -46,11 +46,7 @@ final class SplitInflight implements InflightTracker {
         this.region = region;
         this.size = size;
         this.batch = new int[size];
-        long max = 0;
-        for (int i = 0; i < size; i++) {
-            max = Math.max(max, region.getLong(desc(i) + COUNTER));
-        }
-        this.counter = max + 1;
+        this.counter = InflightArea.nextCounter(region, HEADER, DESC_STATE, COUNTER, size);
     }
 
     /** Bytes of a split region for a queue of {@code size}. */

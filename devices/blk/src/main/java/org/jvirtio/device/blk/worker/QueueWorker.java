@@ -29,6 +29,11 @@ import org.jvirtio.device.blk.request.RequestParser;
  * or an unexpected exception stops this worker for good and asks the transport for DEVICE_NEEDS_RESET.
  */
 public final class QueueWorker {
+    /**
+     * Completions made visible at once at the most: a driver that keeps many requests in flight starts
+     * reusing the first while the worker serves the rest, instead of both sides taking turns.
+     */
+    static final int PUBLISH_EVERY = 8;
     /** The longest an idle worker keeps polling the ring before it sleeps until the next kick. */
     static final long MAX_POLL_NANOS = 50_000;
 
@@ -92,10 +97,15 @@ public final class QueueWorker {
         try {
             do {
                 queue.disableNotifications();
+                int unpublished = 0;
                 while (!stopped && queue.pop(chain)) {
                     queue.addUsed(chain, handle());
+                    if (++unpublished == PUBLISH_EVERY) {
+                        publish();
+                        unpublished = 0;
+                    }
                 }
-                // Publish each drained batch at once, so that the driver refills the ring while we poll.
+                // Publish what is left of the drained batch at once, so that the driver refills the ring while we poll.
                 publish();
             } while (!stopped && queue.error() == QueueError.NONE && (pollBriefly() || queue.enableNotifications()));
         } catch (RuntimeException e) {
