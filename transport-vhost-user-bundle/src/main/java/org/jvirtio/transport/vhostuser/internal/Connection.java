@@ -91,6 +91,7 @@ public final class Connection implements Runnable {
     /** Serves the connection until the peer leaves or breaks the protocol; then resets the device. */
     @Override
     public void run() {
+        LOG.log(Level.INFO, "{0}: front end connected", name);
         try {
             for (;;) {
                 Message message = Message.read(socket);
@@ -379,6 +380,8 @@ public final class Connection implements Runnable {
         try {
             device.activate(activation);
             active = true;
+            LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name,
+                    Long.toHexString(activation.negotiatedFeatures()));
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, name + ": device activation failed", e);
             needsReset("activation failed: " + e.getMessage());

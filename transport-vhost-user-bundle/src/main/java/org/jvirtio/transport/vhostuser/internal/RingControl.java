@@ -106,6 +106,10 @@ final class RingControl {
         ring.vring = vring;
         ring.tracking = tracking;
         ring.staleViews = false;
+        LOG.log(Level.INFO, "{0}: ring {1} started: {2} entries, {3}, avail 0x{4}, used 0x{5}, in-flight tracking {6}",
+                c.name, ring.index, ring.num, vring.isPacked() ? "packed" : "split",
+                Integer.toHexString(vring.availPosition()), Integer.toHexString(vring.usedPosition()),
+                tracking == null ? "off" : "on");
         plugIfRunnable(ring);
     }
 
