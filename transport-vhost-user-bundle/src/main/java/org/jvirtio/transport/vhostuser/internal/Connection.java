@@ -305,6 +305,11 @@ public final class Connection implements Runnable {
         }
     }
 
+    /** Interrupts the driver for queue {@code index} (the call eventfd), as the device's notifier does. */
+    void notifyDriver(int index) {
+        notifier.notifyUsed(index);
+    }
+
     /** Configuration-space access: one at a time with queue service unless the device allows otherwise. */
     void withConfigAccess(Runnable access) {
         if (concurrentQueues || rings.length == 0) {

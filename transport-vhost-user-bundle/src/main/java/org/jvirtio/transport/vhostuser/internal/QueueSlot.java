@@ -21,14 +21,21 @@ public final class QueueSlot implements DeviceQueue {
     private volatile DeviceVring vring;
     private volatile boolean paused;
     private InflightTracker inflight;
+    /** With IN_ORDER and tracking: completions reach the tracker when the ring releases them. */
+    private InOrderRelease inOrder;
 
     DeviceVring vring() {
         return vring;
     }
 
-    void plug(DeviceVring ring, InflightTracker tracking) {
-        this.vring = ring;
+    /**
+     * Serves {@code ring} from now on, recording in {@code tracking} if not null; {@code inOrder}
+     * says whether VIRTIO_F_IN_ORDER was negotiated.
+     */
+    void plug(DeviceVring ring, InflightTracker tracking, boolean inOrder) {
+        this.inOrder = tracking != null && inOrder ? new InOrderRelease(ring.size()) : null;
         this.inflight = tracking;
+        this.vring = ring;
     }
 
     /** From now on the queue offers no chain, so a device serving it returns soon. */
@@ -45,6 +52,7 @@ public final class QueueSlot implements DeviceQueue {
         DeviceVring ring = vring;
         vring = null;
         inflight = null;
+        inOrder = null;
         return ring;
     }
 
@@ -82,6 +90,10 @@ public final class QueueSlot implements DeviceQueue {
             return false;
         }
         tracking.popped(ring, availBefore, view.inner);
+        InOrderRelease order = inOrder;
+        if (order != null) {
+            order.popped(view.inner.head());
+        }
         return true;
     }
 
@@ -100,7 +112,12 @@ public final class QueueSlot implements DeviceQueue {
         ring.addUsed(head, ringSlots, writtenLength);
         InflightTracker tracking = inflight;
         if (tracking != null) {
-            tracking.used(head);
+            InOrderRelease order = inOrder;
+            if (order != null) {
+                order.completed(head);
+            } else {
+                tracking.used(head);
+            }
         }
     }
 
@@ -113,6 +130,10 @@ public final class QueueSlot implements DeviceQueue {
         InflightTracker tracking = inflight;
         if (tracking == null) {
             return ring.publishUsed();
+        }
+        InOrderRelease order = inOrder;
+        if (order != null) {
+            order.release(tracking);
         }
         tracking.publishing(ring);
         boolean notify = ring.publishUsed();

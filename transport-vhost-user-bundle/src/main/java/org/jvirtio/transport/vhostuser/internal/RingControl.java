@@ -30,6 +30,10 @@ final class RingControl {
         return c.ackedFeatures & ~Connection.F_PROTOCOL_FEATURES;
     }
 
+    boolean inOrder() {
+        return VirtioFeature.has(deviceFeatures(), VirtioFeature.IN_ORDER);
+    }
+
     boolean packed() {
         return VirtioFeature.has(deviceFeatures(), VirtioFeature.RING_PACKED);
     }
@@ -146,7 +150,7 @@ final class RingControl {
             return;
         }
         // The kick after the change (quiesced) serves what the driver queued before the ring ran.
-        c.quiescedQuietly(ring, () -> ring.slot.plug(ring.vring, ring.tracking));
+        c.quiescedQuietly(ring, () -> ring.slot.plug(ring.vring, ring.tracking, inOrder()));
     }
 
     private void placeTracker(VringState ring, InflightTracker tracking) {
@@ -197,25 +201,36 @@ final class RingControl {
         }
     }
 
-    /** Rebuilds one started ring over the current table at its positions; the device must hold none of its chains. */
+    /**
+     * Rebuilds one started ring over the current table at its positions; the device must hold none of
+     * its chains. The positions are read while the ring is quiesced, after publishing anything the
+     * device completed and left unpublished, so nothing moves under the rebuild and nothing is lost.
+     */
     void rebuild(VringState ring) {
-        DeviceVring old = ring.vring;
         try {
             QueueConfig config = translate(ring);
-            DeviceVring next = Vrings.device(config, deviceFeatures(), c.memory, old.availPosition(),
-                    old.usedPosition());
-            boolean plugged = ring.slot.vring() != null;
-            c.quiescedQuietly(ring, () -> {
+            c.quiesced(ring, () -> {
+                DeviceVring old = ring.vring;
+                boolean plugged = ring.slot.vring() != null;
+                if (plugged && ring.slot.publishUsed()) {
+                    c.notifyDriver(ring.index);
+                }
+                DeviceVring next;
+                try {
+                    next = Vrings.device(config, deviceFeatures(), c.memory, old.availPosition(), old.usedPosition());
+                } catch (VringSetupException e) {
+                    throw new Failure(e.getMessage(), e);
+                }
                 ring.vring = next;
                 ring.staleViews = false;
                 if (ring.tracking != null) {
                     ring.tracking.placed(config, c.memory);
                 }
                 if (plugged) {
-                    ring.slot.plug(next, ring.tracking);
+                    ring.slot.plug(next, ring.tracking, inOrder());
                 }
             });
-        } catch (Failure | VringSetupException e) {
+        } catch (Failure e) {
             stop(ring);
             c.needsReset("ring " + ring.index + " is not valid in the new memory table: " + e.getMessage());
         }
