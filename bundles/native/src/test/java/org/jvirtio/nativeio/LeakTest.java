@@ -35,6 +35,7 @@ class LeakTest {
     private static final String EVENTFD = "anon_inode:[eventfd]";
     private static final String EPOLL = "anon_inode:[eventpoll]";
     private static final String SOCKET = "socket:[";
+    private static final String TUN = "/dev/net/tun";
 
     /**
      * Counts only descriptors of the kinds the cycle creates: the JVM opens and closes files (and
@@ -50,6 +51,25 @@ class LeakTest {
         assertThat(ProcSelf.openFds(kinds)).isEqualTo(fds);
         // The JVM maps and unmaps on its own, so allow noise; a leak would add about a thousand.
         assertThat(ProcSelf.mappings()).isLessThan(maps + 100);
+    }
+
+    @Test
+    void tapInterfaces() throws Exception {
+        String prefix = TapSupport.uniqueName("jvl").substring(0, 10) + "%d";
+        TapSupport.open(prefix, true).close(); // skips (fails in CI) where TAP is unavailable
+        ByteBuffer buffer = ByteBuffer.allocateDirect(2048);
+        ByteBuffer[] buffers = {buffer};
+        assertNoLeak(i -> {
+            try (Tap tap = Tap.open(prefix, true); Epoll epoll = Epoll.create()) {
+                tap.setOffload(Tap.OFFLOAD_CSUM);
+                epoll.add(tap.fd(), Epoll.IN, i);
+                buffer.clear();
+                tap.read(buffer);
+                tap.read(buffers, 0, 1);
+                epoll.remove(tap.fd());
+                tap.close(); // and again by try-with-resources
+            }
+        }, TUN, EPOLL, EVENTFD);
     }
 
     @Test

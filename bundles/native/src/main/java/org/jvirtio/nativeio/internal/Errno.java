@@ -10,8 +10,10 @@ import org.jvirtio.nativeio.NativeException;
  */
 public final class Errno {
 
+    public static final int EPERM = 1;
     public static final int ENOENT = 2;
     public static final int EBADF = 9;
+    public static final int EBUSY = 16;
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
     public static final int EINVAL = 22;

@@ -1,5 +1,7 @@
 package org.jvirtio.nativeio.internal;
 
+import java.nio.ByteBuffer;
+
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
@@ -13,6 +15,9 @@ import com.sun.jna.Platform;
  * declares {@code LastErrorException}: callers test the return value and then read
  * {@link Native#getLastError()}, which JNA saves right after every call; an exception per
  * {@code EAGAIN} would be an allocation on the non-blocking paths.
+ *
+ * <p>{@link ByteBuffer} parameters take direct buffers only: JNA passes the buffer's address plus its
+ * position, through JNI, without allocating (the TAP data path).
  */
 public final class LibC {
 
@@ -58,6 +63,27 @@ public final class LibC {
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int MSG_CMSG_CLOEXEC = 0x40000000;
     public static final int SHUT_RDWR = 2;
+    // open
+    public static final int O_RDWR = 02;
+    public static final int O_NONBLOCK = 04000;
+    public static final int O_CLOEXEC = 02000000;
+    // /dev/net/tun (linux/if_tun.h); ioctl numbers as _IOW/_IOR('T', n, int) on x86-64
+    public static final long TUNSETIFF = 0x400454caL;
+    public static final long TUNSETPERSIST = 0x400454cbL;
+    public static final long TUNSETOFFLOAD = 0x400454d0L;
+    public static final long TUNGETIFF = 0x800454d2L;
+    public static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    public static final short IFF_TAP = 0x0002;
+    public static final short IFF_NO_PI = 0x1000;
+    public static final short IFF_VNET_HDR = 0x4000;
+    /** {@code struct ifreq}: {@code char ifr_name[IFNAMSIZ]} at 0, then a union; {@code short ifr_flags} at 16. */
+    public static final int IFREQ_SIZE = 40;
+    public static final int IFNAMSIZ = 16;
+    public static final int IFREQ_FLAGS = 16;
+    /** {@code struct iovec}: {@code void *iov_base} at 0, {@code size_t iov_len} at 8. */
+    public static final int IOVEC_SIZE = 16;
+    /** The most iovecs one readv/writev takes ({@code UIO_MAXIOV}). */
+    public static final int IOV_MAX = 1024;
 
     private LibC() {
     }
@@ -87,6 +113,28 @@ public final class LibC {
     public static native long read(int fd, long buf, long count);
 
     public static native long write(int fd, long buf, long count);
+
+    /** {@code buf} must be direct; data lands at its position. */
+    public static native long read(int fd, ByteBuffer buf, long count);
+
+    /** {@code buf} must be direct; data is taken from its position. */
+    public static native long write(int fd, ByteBuffer buf, long count);
+
+    public static native long readv(int fd, long iov, int iovcnt);
+
+    public static native long writev(int fd, long iov, int iovcnt);
+
+    /**
+     * Used with {@code n == 0} only, as an allocation-free way to learn the address of a direct
+     * buffer's position: memmove returns {@code dst}, which JNA computed as address plus position.
+     */
+    public static native long memmove(ByteBuffer dst, ByteBuffer src, long n);
+
+    /** open is variadic; without O_CREAT the mode argument is not read, so it is left out. */
+    public static native int open(String path, int flags);
+
+    /** ioctl is variadic; with integer and pointer arguments the x86-64 calling convention is the same. */
+    public static native int ioctl(int fd, long request, long arg);
 
     public static native int epoll_create1(int flags);
 
