@@ -83,11 +83,15 @@ class SwitchedGuestsTest {
         return f;
     }
 
-    @ParameterizedTest(name = "packed={0} mergeable={1}")
-    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
-    void framesCrossTheSwitchByteExact(boolean packed, boolean mergeable) throws Exception {
-        NetDevice a = device(MAC_A);
-        NetDevice b = device(MAC_B);
+    private NetDevice a;
+    private NetDevice b;
+    private Guest guestA;
+    private Guest guestB;
+
+    /** Both devices served on their sockets, both front ends connected and their rx rings filled. */
+    private void start(boolean packed, boolean mergeable) throws Exception {
+        a = device(MAC_A);
+        b = device(MAC_B);
         backendA = VhostUserBackend.start(a, dir.resolve("a.sock"));
         backendB = VhostUserBackend.start(b, dir.resolve("b.sock"));
         VhostUserFrontend.Options options = new VhostUserFrontend.Options().queues(3, 64)
@@ -98,8 +102,16 @@ class SwitchedGuestsTest {
         assertThat(feA.getConfig(0, 6)).containsExactly(MAC_A);
         // mergeable: small buffers, so big frames span several; otherwise each buffer takes the largest frame
         int rxBuffer = mergeable ? 256 : 2048;
-        Guest guestA = new Guest(feA, mergeable, rxBuffer);
-        Guest guestB = new Guest(feB, mergeable, rxBuffer);
+        guestA = new Guest(feA, mergeable, rxBuffer);
+        guestB = new Guest(feB, mergeable, rxBuffer);
+    }
+
+    @ParameterizedTest(name = "packed={0} mergeable={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void framesCrossTheSwitchByteExact(boolean packed, boolean mergeable) throws Exception {
+        start(packed, mergeable);
+        Guest guestA = this.guestA;
+        Guest guestB = this.guestB;
         lan.attach(new FrameSink() {
             @Override
             public boolean receive(ByteBuffer f) {
@@ -145,5 +157,39 @@ class SwitchedGuestsTest {
         assertThat(a.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(1);
         assertThat(b.count(NetCounter.RX_NO_BUFFER) + a.count(NetCounter.RX_NO_BUFFER)).isZero();
         assertThat(lan.ports().get(1).rxFrames()).isEqualTo(1 + sizes.length);
+    }
+
+    /**
+     * Both guests send at once: A's transmit thread writes into B's receive queue while B's transmit
+     * thread writes into A's, each receive queue behind its own lock.
+     */
+    @ParameterizedTest(name = "packed={0} mergeable={1}")
+    @CsvSource({"false,true", "true,true", "true,false"})
+    void bothDirectionsAtOnce(boolean packed, boolean mergeable) throws Exception {
+        start(packed, mergeable);
+        int frames = 300;
+        Thread other = new Thread(() -> exchange(guestB, MAC_B, MAC_A, frames), "guest-b");
+        Throwable[] failure = new Throwable[1];
+        other.setUncaughtExceptionHandler((t, e) -> failure[0] = e);
+        other.start();
+        exchange(guestA, MAC_A, MAC_B, frames);
+        other.join(30_000);
+        assertThat(other.isAlive()).isFalse();
+        assertThat(failure[0]).isNull();
+        assertThat(a.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(frames);
+        assertThat(b.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(frames);
+        assertThat(a.count(NetCounter.RX_NO_BUFFER) + b.count(NetCounter.RX_NO_BUFFER)).isZero();
+    }
+
+    /** Sends frame i, then takes the peer's frame i; the peer does the same with its own frames. */
+    private static void exchange(Guest guest, byte[] self, byte[] peer, int frames) {
+        try {
+            for (int i = 0; i < frames; i++) {
+                guest.send(frame(peer, self, 60 + (i * 37) % 1455, self[5] * 1000 + i));
+                assertThat(guest.receive()).isEqualTo(frame(self, peer, 60 + (i * 37) % 1455, peer[5] * 1000 + i));
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }
