@@ -13,6 +13,7 @@ import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.api.queue.ScatterGatherList;
+import org.jvirtio.device.net.backend.NetBackend;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.Vrings;
@@ -28,7 +29,8 @@ final class NetRig {
     static final int MAX_INDIRECT = 8;
 
     final TestMemory memory = new TestMemory(8 << 20);
-    final CapturingBackend backend = new CapturingBackend();
+    /** The backend, when the rig made its own capturing one; null over another backend. */
+    final CapturingBackend backend;
     final NetDevice device;
     final long features;
     final DriverQueue[] drivers;
@@ -40,7 +42,12 @@ final class NetRig {
 
     /** Negotiates everything offered except {@code withheld}, in the split or packed format. */
     NetRig(NetDeviceOptions options, boolean packed, long withheld) throws Exception {
-        device = new NetDevice(backend, options);
+        this(new CapturingBackend(), options, packed, withheld);
+    }
+
+    NetRig(NetBackend netBackend, NetDeviceOptions options, boolean packed, long withheld) throws Exception {
+        backend = netBackend instanceof CapturingBackend c ? c : null;
+        device = new NetDevice(netBackend, options);
         long f = device.offeredFeatures() & ~withheld;
         f = packed ? f | VirtioFeature.bit(VirtioFeature.RING_PACKED) : f & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
         features = f;
