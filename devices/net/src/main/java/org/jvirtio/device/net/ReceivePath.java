@@ -49,9 +49,14 @@ final class ReceivePath implements FrameSink {
             return 0;
         }
         int at = frame.position();
-        // destination and source, order-independent, so both directions of a conversation agree
-        long a = (frame.getInt(at) & 0xFFFF_FFFFL) << 16 | (frame.getShort(at + 4) & 0xFFFF);
-        long b = (frame.getInt(at + 6) & 0xFFFF_FFFFL) << 16 | (frame.getShort(at + 10) & 0xFFFF);
+        // destination and source, order-independent, so both directions of a conversation agree; read
+        // byte by byte, so the buffer's byte order does not matter
+        long a = 0;
+        long b = 0;
+        for (int i = 0; i < 6; i++) {
+            a = a << 8 | (frame.get(at + i) & 0xFF);
+            b = b << 8 | (frame.get(at + 6 + i) & 0xFF);
+        }
         long h = (a ^ b) * 0x9E37_79B9_7F4A_7C15L;
         return (int) ((h >>> 32) % pairs);
     }

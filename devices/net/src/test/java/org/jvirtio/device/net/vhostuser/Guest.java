@@ -15,7 +15,7 @@ import org.jvirtio.transport.vhostuser.VhostUserFrontend;
 
 /**
  * A virtio-net driver over a {@link VhostUserFrontend}: posts receive buffers on queue 0, sends frames
- * on queue 1, sends control commands on queue 2, and puts received frames back together from the
+ * on queue 1 (or another transmit queue), sends control commands on the control queue, and puts received frames back together from the
  * chains num_buffers says they span. One thread only, like the front end.
  */
 final class Guest {
@@ -29,8 +29,16 @@ final class Guest {
     private final long ctrlBuffer;
     private final ScatterGatherList sg = new ScatterGatherList(2);
 
+    private final int ctrlQueue;
+
     Guest(VhostUserFrontend fe, boolean mergeable, int rxBufferSize) throws IOException {
+        this(fe, mergeable, rxBufferSize, 2);
+    }
+
+    /** @param ctrlQueue the control queue's index (2 pairs with MQ: 4) */
+    Guest(VhostUserFrontend fe, boolean mergeable, int rxBufferSize, int ctrlQueue) throws IOException {
         this.fe = fe;
+        this.ctrlQueue = ctrlQueue;
         this.mergeable = mergeable;
         this.rxBufferSize = rxBufferSize;
         int slots = fe.queue(0).size();
@@ -67,14 +75,19 @@ final class Guest {
         }
     }
 
-    /** Sends one frame behind a zero header and waits until the device has used the chain. */
+    /** Sends one frame on transmitq 1 behind a zero header and waits until the device has used the chain. */
     void send(byte[] frame) throws IOException {
+        send(1, frame);
+    }
+
+    /** Sends one frame on transmit queue {@code q}. */
+    void send(int q, byte[] frame) throws IOException {
         fe.memory().write(txBuffer, new byte[NetHeader.SIZE], 0, NetHeader.SIZE);
         fe.memory().write(txBuffer + NetHeader.SIZE, frame, 0, frame.length);
-        assertThat(fe.queue(1).add(sg.clear().addReadable(txBuffer, NetHeader.SIZE + frame.length), 7, false)).isTrue();
-        kick(1);
-        assertThat(awaitUsed(1)).isEqualTo(7);
-        assertThat(fe.queue(1).lastUsedLength()).isZero();
+        assertThat(fe.queue(q).add(sg.clear().addReadable(txBuffer, NetHeader.SIZE + frame.length), 7, false)).isTrue();
+        kick(q);
+        assertThat(awaitUsed(q)).isEqualTo(7);
+        assertThat(fe.queue(q).lastUsedLength()).isZero();
     }
 
     /** Sends a control command; returns the ack. */
@@ -85,11 +98,11 @@ final class Guest {
         System.arraycopy(data, 0, c, 2, data.length);
         fe.memory().write(ctrlBuffer, c, 0, c.length);
         fe.memory().putByte(ctrlBuffer + 63, (byte) 0x7F);
-        assertThat(fe.queue(2).add(sg.clear().addReadable(ctrlBuffer, c.length).addWritable(ctrlBuffer + 63, 1), 3,
-                false)).isTrue();
-        kick(2);
-        assertThat(awaitUsed(2)).isEqualTo(3);
-        assertThat(fe.queue(2).lastUsedLength()).isEqualTo(1);
+        assertThat(fe.queue(ctrlQueue).add(sg.clear().addReadable(ctrlBuffer, c.length)
+                .addWritable(ctrlBuffer + 63, 1), 3, false)).isTrue();
+        kick(ctrlQueue);
+        assertThat(awaitUsed(ctrlQueue)).isEqualTo(3);
+        assertThat(fe.queue(ctrlQueue).lastUsedLength()).isEqualTo(1);
         return fe.memory().getByte(ctrlBuffer + 63);
     }
 

@@ -192,4 +192,40 @@ class SwitchedGuestsTest {
             throw new java.io.UncheckedIOException(e);
         }
     }
+
+    /**
+     * A two-pair device over vhost-user: GET_QUEUE_NUM says 5, the driver turns the second pair on with
+     * VQ_PAIRS_SET, and frames sent on either transmit queue (each served on its own ring thread) reach
+     * the peer.
+     */
+    @ParameterizedTest(name = "packed={0}")
+    @CsvSource({"false", "true"})
+    void secondQueuePairAfterVqPairsSet(boolean packed) throws Exception {
+        a = new NetDevice(new SwitchBackend(lan), NetDeviceOptions.builder().mac(MAC_A).queueSize(64).queuePairs(2)
+                .build());
+        b = device(MAC_B);
+        backendA = VhostUserBackend.start(a, dir.resolve("a.sock"));
+        backendB = VhostUserBackend.start(b, dir.resolve("b.sock"));
+        long features = features(packed, true) | 1L << NetFeatures.MQ;
+        feA = VhostUserFrontend.connect(dir.resolve("a.sock"), new VhostUserFrontend.Options().queues(5, 64)
+                .features(features));
+        feB = VhostUserFrontend.connect(dir.resolve("b.sock"), new VhostUserFrontend.Options().queues(3, 64)
+                .features(features));
+        assertThat(feA.queueNum()).isEqualTo(5);
+        assertThat(feA.features() & 1L << NetFeatures.MQ).isNotZero();
+        assertThat(feB.features() & 1L << NetFeatures.MQ).isZero(); // one pair: MQ not offered
+        Guest guestA = new Guest(feA, true, 2048, 4);
+        Guest guestB = new Guest(feB, true, 2048);
+        assertThat(guestA.control(4, 0, new byte[] {2, 0})).isZero();
+        assertThat(guestA.control(4, 0, new byte[] {3, 0})).isEqualTo(1); // more than max_virtqueue_pairs
+
+        for (int i = 0; i < 20; i++) {
+            byte[] f = frame(MAC_B, MAC_A, 100 + i, i);
+            guestA.send(i % 2 == 0 ? 1 : 3, f);
+            assertThat(guestB.receive()).isEqualTo(f);
+        }
+        assertThat(a.metrics(1).get(NetCounter.TX_FRAMES)).isEqualTo(10);
+        assertThat(a.metrics(3).get(NetCounter.TX_FRAMES)).isEqualTo(10);
+        assertThat(a.metrics(4).get(NetCounter.CTRL_BAD_VALUE)).isEqualTo(1);
+    }
 }
