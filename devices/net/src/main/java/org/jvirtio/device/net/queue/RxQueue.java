@@ -23,9 +23,10 @@ import org.jvirtio.device.net.QueueMetrics;
  *
  * <p>No receive buffer for a frame: the frame is dropped and counted (RX_NO_BUFFER); there is no
  * backlog, so a slow driver loses frames instead of making the sender wait, as a NIC does. Chains taken
- * from the ring that were not enough for a frame are kept, in ring order, for the next one. A chain
- * that can never hold a frame (device-readable parts, less room than the header) is used at once with
- * length 0 and counted.
+ * from the ring that were not enough for a frame are kept, in ring order, for the next one (without
+ * MRG_RXBUF a chain too small for this frame waits for a smaller one: drivers post chains for the
+ * largest frame, virtio 1.2 section 5.1.6.3.1). A chain that can never hold a frame (device-readable
+ * parts, less room than the header) is used at once with length 0 and counted.
  */
 public final class RxQueue {
     private final int index;
@@ -63,7 +64,9 @@ public final class RxQueue {
 
     /** The driver added buffers; they are taken when frames arrive, so only count the kick. */
     public void kick() {
-        metrics.increment(NetCounter.KICKS);
+        synchronized (lock) { // every counter of a receive queue is written under its lock
+            metrics.increment(NetCounter.KICKS);
+        }
     }
 
     /** No frame is written after this returns (device reset). */
