@@ -23,6 +23,8 @@ public enum NetCounter {
     TX_GSO_NOT_NEGOTIATED,
     /** Header asks for a checksum (NEEDS_CSUM), which was not negotiated. */
     TX_CSUM_NOT_NEGOTIATED,
+    /** NEEDS_CSUM with a checksum field (csum_start + csum_offset + 2) beyond the frame. */
+    TX_BAD_CSUM_OFFSETS,
     /** Chain has device-writable descriptors. */
     TX_WRITABLE_DESCRIPTOR,
     /** A descriptor outside guest memory (checked again at the copy). */

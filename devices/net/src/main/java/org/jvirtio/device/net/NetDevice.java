@@ -55,6 +55,8 @@ public final class NetDevice extends AbstractVirtioDevice {
 
         boolean ctrl() default true;
 
+        boolean csum() default true;
+
         boolean mergeable() default true;
 
         boolean packed() default true;
@@ -74,8 +76,8 @@ public final class NetDevice extends AbstractVirtioDevice {
     @Activate
     public NetDevice(@Reference(name = "backend") NetBackend backend, Config config) {
         this(backend, NetDeviceOptions.builder().queuePairs(config.queues()).queueSize(config.queueSize())
-                .mac(config.mac()).mtu(config.mtu()).ctrl(config.ctrl()).mergeable(config.mergeable())
-                .packed(config.packed()).build());
+                .mac(config.mac()).mtu(config.mtu()).ctrl(config.ctrl()).csum(config.csum())
+                .mergeable(config.mergeable()).packed(config.packed()).build());
     }
 
     public NetDevice(NetBackend backend, NetDeviceOptions options) {
@@ -102,6 +104,7 @@ public final class NetDevice extends AbstractVirtioDevice {
         f |= o.eventIdx() ? VirtioFeature.bit(VirtioFeature.RING_EVENT_IDX) : 0;
         f |= o.packed() ? VirtioFeature.bit(VirtioFeature.RING_PACKED) : 0;
         f |= VirtioFeature.of(NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU);
+        f |= o.csum() ? 1L << NetFeatures.CSUM : 0;
         f |= o.mergeable() ? 1L << NetFeatures.MRG_RXBUF : 0;
         f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR) : 0;
         // MQ needs the control queue for VQ_PAIRS_SET (NetDeviceOptions insists on it)
@@ -166,7 +169,8 @@ public final class NetDevice extends AbstractVirtioDevice {
         NetPort port = backend.attach(receive, mac());
         TxQueue[] tx = new TxQueue[pairs];
         for (int k = 0; k < pairs; k++) {
-            tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame);
+            tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
+                    VirtioFeature.has(features, NetFeatures.CSUM));
         }
         running = new Running(port, receive, rx, tx, ctrl, ctrlIndex);
     }

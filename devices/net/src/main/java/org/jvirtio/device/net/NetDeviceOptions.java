@@ -13,6 +13,7 @@ public final class NetDeviceOptions {
     private final byte[] mac;
     private final int mtu;
     private final boolean ctrl;
+    private final boolean csum;
     private final boolean mergeable;
     private final boolean packed;
     private final boolean eventIdx;
@@ -36,6 +37,7 @@ public final class NetDeviceOptions {
         mac = b.mac.clone();
         mtu = b.mtu;
         ctrl = b.ctrl;
+        csum = b.csum;
         mergeable = b.mergeable;
         packed = b.packed;
         eventIdx = b.eventIdx;
@@ -52,6 +54,7 @@ public final class NetDeviceOptions {
     public byte[] mac() { return mac.clone(); }
     public int mtu() { return mtu; }
     public boolean ctrl() { return ctrl; }
+    public boolean csum() { return csum; }
     public boolean mergeable() { return mergeable; }
     public boolean packed() { return packed; }
     public boolean eventIdx() { return eventIdx; }
@@ -81,6 +84,7 @@ public final class NetDeviceOptions {
         private byte[] mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
         private int mtu = 1500;
         private boolean ctrl = true;
+        private boolean csum = true;
         private boolean mergeable = true;
         private boolean packed = true;
         private boolean eventIdx = true;
@@ -102,6 +106,8 @@ public final class NetDeviceOptions {
         public Builder mtu(int v) { mtu = v; return this; }
         /** The control queue with CTRL_RX, CTRL_MAC_ADDR (and MQ when there are several pairs). */
         public Builder ctrl(boolean v) { ctrl = v; return this; }
+        /** CSUM: the device completes partial checksums of transmitted frames. */
+        public Builder csum(boolean v) { csum = v; return this; }
         /** MRG_RXBUF. */
         public Builder mergeable(boolean v) { mergeable = v; return this; }
         public Builder packed(boolean v) { packed = v; return this; }

@@ -2,7 +2,7 @@ package org.jvirtio.device.net;
 
 /** virtio-net feature bits (virtio 1.2 section 5.1.3) this device knows, as bit numbers. */
 public final class NetFeatures {
-    /** The driver may hand over frames with a partial checksum (not offered yet). */
+    /** The driver may hand over frames with a partial checksum; the device completes it. */
     public static final int CSUM = 0;
     /** mtu in configuration space is the largest payload the device accepts and delivers. */
     public static final int MTU = 3;

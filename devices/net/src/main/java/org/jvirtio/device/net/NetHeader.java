@@ -17,6 +17,8 @@ package org.jvirtio.device.net;
 public final class NetHeader {
     public static final int FLAGS = 0;
     public static final int GSO_TYPE = 1;
+    public static final int CSUM_START = 6;
+    public static final int CSUM_OFFSET = 8;
     public static final int NUM_BUFFERS = 10;
     public static final int SIZE = 12;
 

@@ -2,6 +2,8 @@ package org.jvirtio.device.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.EnumSet;
 import java.util.Set;
 
@@ -17,6 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BadInputTest {
     private static final Set<NetCounter> DROPS = EnumSet.of(NetCounter.TX_SHORT_HEADER, NetCounter.TX_SHORT_FRAME,
             NetCounter.TX_LONG_FRAME, NetCounter.TX_GSO_NOT_NEGOTIATED, NetCounter.TX_CSUM_NOT_NEGOTIATED,
+            NetCounter.TX_BAD_CSUM_OFFSETS,
             NetCounter.TX_WRITABLE_DESCRIPTOR, NetCounter.TX_GUEST_MEMORY, NetCounter.RX_NO_BUFFER,
             NetCounter.RX_CHAIN_TOO_SMALL, NetCounter.RX_CHAIN_READABLE, NetCounter.RX_LONG_FRAME,
             NetCounter.RX_GUEST_MEMORY);
@@ -92,8 +95,8 @@ class BadInputTest {
 
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
-    void txHeaderAskingForChecksum(boolean packed) throws Exception {
-        start(packed);
+    void txHeaderAskingForChecksumNotNegotiated(boolean packed) throws Exception {
+        rig = new NetRig(NetRig.options().mtu(MTU).build(), packed, 1L << NetFeatures.CSUM);
         transmitDropped(Frames.withHeader(NetHeader.F_NEEDS_CSUM, 0, Frames.frame(Frames.BROADCAST, Frames.mac(1), 60, 1)),
                 NetCounter.TX_CSUM_NOT_NEGOTIATED);
     }
@@ -167,5 +170,15 @@ class BadInputTest {
         assertThat(rig.backend.deliver(Frames.frame(Frames.mac(1), Frames.mac(2), MTU + 19, 5))).isFalse();
         assertDropped(0, NetCounter.RX_LONG_FRAME);
         assertThat(rig.pollRx(0)).isNull(); // the buffer was not touched: the next good frame takes it
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void txChecksumFieldBeyondTheFrame(boolean packed) throws Exception {
+        start(packed);
+        byte[] chain = Frames.withHeader(NetHeader.F_NEEDS_CSUM, 0, Frames.frame(Frames.BROADCAST, Frames.mac(1), 60, 1));
+        ByteBuffer.wrap(chain).order(ByteOrder.LITTLE_ENDIAN).putShort(NetHeader.CSUM_START, (short) 34)
+                .putShort(NetHeader.CSUM_OFFSET, (short) 25); // 34 + 25 + 2 = 61 > 60
+        transmitDropped(chain, NetCounter.TX_BAD_CSUM_OFFSETS);
     }
 }

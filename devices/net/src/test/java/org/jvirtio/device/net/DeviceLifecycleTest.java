@@ -29,7 +29,8 @@ class DeviceLifecycleTest {
         assertThat(one.queueCount()).isEqualTo(3);
         assertThat(one.offeredFeatures()).isEqualTo(VirtioFeature.of(VirtioFeature.VERSION_1,
                 VirtioFeature.RING_INDIRECT_DESC, VirtioFeature.RING_EVENT_IDX, VirtioFeature.RING_PACKED,
-                NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU, NetFeatures.MRG_RXBUF, NetFeatures.CTRL_VQ,
+                NetFeatures.CSUM, NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU, NetFeatures.MRG_RXBUF,
+                NetFeatures.CTRL_VQ,
                 NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR));
         assertThat(one.servesQueuesConcurrently()).isTrue();
 
@@ -38,10 +39,11 @@ class DeviceLifecycleTest {
         assertThat(VirtioFeature.has(four.offeredFeatures(), NetFeatures.MQ)).isTrue();
 
         NetDevice bare = new NetDevice(new SinkBackend(), NetDeviceOptions.builder().ctrl(false).mergeable(false)
-                .packed(false).build());
+                .packed(false).csum(false).build());
         assertThat(bare.queueCount()).isEqualTo(2);
         assertThat(bare.offeredFeatures() & (1L << NetFeatures.CTRL_VQ | 1L << NetFeatures.CTRL_RX
-                | 1L << NetFeatures.MRG_RXBUF | VirtioFeature.bit(VirtioFeature.RING_PACKED))).isZero();
+                | 1L << NetFeatures.MRG_RXBUF | 1L << NetFeatures.CSUM | VirtioFeature.bit(VirtioFeature.RING_PACKED)))
+                .isZero();
         assertThatThrownBy(() -> NetDeviceOptions.builder().queuePairs(2).ctrl(false).build())
                 .isInstanceOf(IllegalArgumentException.class);
     }
@@ -141,6 +143,7 @@ class DeviceLifecycleTest {
             @Override public String mac() { return "52:54:00:00:00:42"; }
             @Override public int mtu() { return 1400; }
             @Override public boolean ctrl() { return true; }
+            @Override public boolean csum() { return false; }
             @Override public boolean mergeable() { return false; }
             @Override public boolean packed() { return true; }
         };
@@ -150,5 +153,6 @@ class DeviceLifecycleTest {
         assertThat(d.mac()).containsExactly(0x52, 0x54, 0, 0, 0, 0x42);
         assertThat(VirtioFeature.has(d.offeredFeatures(), NetFeatures.MRG_RXBUF)).isFalse();
         assertThat(VirtioFeature.has(d.offeredFeatures(), NetFeatures.MQ)).isTrue();
+        assertThat(VirtioFeature.has(d.offeredFeatures(), NetFeatures.CSUM)).isFalse();
     }
 }
