@@ -1,0 +1,262 @@
+package org.jvirtio.device.net;
+
+import java.util.Arrays;
+
+import org.jvirtio.api.VirtioDeviceId;
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.device.AbstractVirtioDevice;
+import org.jvirtio.api.device.DeviceActivation;
+import org.jvirtio.api.device.DeviceActivationException;
+import org.jvirtio.api.device.DriverNotifier;
+import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.queue.DeviceQueue;
+import org.jvirtio.device.net.backend.NetBackend;
+import org.jvirtio.device.net.backend.NetPort;
+import org.jvirtio.device.net.queue.ControlTarget;
+import org.jvirtio.device.net.queue.CtrlQueue;
+import org.jvirtio.device.net.queue.RxQueue;
+import org.jvirtio.device.net.queue.TxQueue;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/**
+ * A virtio-net device (virtio 1.2 section 5.1) over a {@link NetBackend}. Queue {@code 2k} is the
+ * receiveq of pair {@code k}, {@code 2k+1} its transmitq, and the control queue comes last (queue 2
+ * when MQ is not negotiated, {@code 2 * max_virtqueue_pairs} when it is).
+ *
+ * <p>The device attaches to its backend when the driver starts it and detaches on reset. Transmit and
+ * control queues are served on the transport's thread in {@link #queueNotified}; receive queues are
+ * filled on whichever thread the backend delivers on, each behind its own lock ({@link RxQueue}).
+ * Queues share nothing else, so the transport may serve them all at once.
+ */
+@Component(service = VirtioDevice.class, configurationPolicy = ConfigurationPolicy.REQUIRE, configurationPid = NetDevice.PID)
+@Designate(ocd = NetDevice.Config.class, factory = true)
+public final class NetDevice extends AbstractVirtioDevice {
+    public static final String PID = "org.jvirtio.net.device";
+
+    @ObjectClassDefinition(name = "jvirtio virtio-net device", description = "A virtio-net device over a net backend")
+    public @interface Config {
+        /** Filter selecting the backend service, e.g. {@code (service.pid=...)}. */
+        String backend_target() default "(objectClass=org.jvirtio.device.net.backend.NetBackend)";
+
+        /** Receive/transmit queue pairs; more than one offers MQ. */
+        int queues() default 1;
+
+        int queueSize() default 256;
+
+        String mac() default "52:54:00:12:34:56";
+
+        int mtu() default 1500;
+
+        boolean ctrl() default true;
+
+        boolean csum() default true;
+
+        boolean mergeable() default true;
+
+        boolean packed() default true;
+    }
+
+    private final NetBackend backend;
+    private final NetDeviceOptions options;
+    private final QueueMetrics[] metrics;
+    private volatile byte[] config;
+    private volatile Running running;
+
+    /** What one activation runs; replaced as a whole, so a reset never sees half of it. */
+    private record Running(NetPort port, ReceivePath receive, RxQueue[] rx, TxQueue[] tx, CtrlQueue ctrl,
+            int ctrlIndex) {
+    }
+
+    @Activate
+    public NetDevice(@Reference(name = "backend") NetBackend backend, Config config) {
+        this(backend, NetDeviceOptions.builder().queuePairs(config.queues()).queueSize(config.queueSize())
+                .mac(config.mac()).mtu(config.mtu()).ctrl(config.ctrl()).csum(config.csum())
+                .mergeable(config.mergeable()).packed(config.packed()).build());
+    }
+
+    public NetDevice(NetBackend backend, NetDeviceOptions options) {
+        super(VirtioDeviceId.NET, queueSizes(options), offered(options));
+        this.backend = backend;
+        this.options = options;
+        this.config = NetConfigSpace.encode(options.mac(), options);
+        this.metrics = new QueueMetrics[queueCount()];
+        for (int i = 0; i < metrics.length; i++) {
+            metrics[i] = new QueueMetrics();
+        }
+    }
+
+    private static int[] queueSizes(NetDeviceOptions o) {
+        int[] sizes = new int[2 * o.queuePairs() + (o.ctrl() ? 1 : 0)];
+        Arrays.fill(sizes, o.queueSize());
+        return sizes;
+    }
+
+    /** Every feature the device offers with {@code o}. */
+    static long offered(NetDeviceOptions o) {
+        long f = VirtioFeature.bit(VirtioFeature.VERSION_1);
+        f |= o.indirect() ? VirtioFeature.bit(VirtioFeature.RING_INDIRECT_DESC) : 0;
+        f |= o.eventIdx() ? VirtioFeature.bit(VirtioFeature.RING_EVENT_IDX) : 0;
+        f |= o.packed() ? VirtioFeature.bit(VirtioFeature.RING_PACKED) : 0;
+        f |= VirtioFeature.of(NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU);
+        f |= o.csum() ? 1L << NetFeatures.CSUM : 0;
+        f |= o.mergeable() ? 1L << NetFeatures.MRG_RXBUF : 0;
+        f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR) : 0;
+        // MQ needs the control queue for VQ_PAIRS_SET (NetDeviceOptions insists on it)
+        f |= o.queuePairs() > 1 ? 1L << NetFeatures.MQ : 0;
+        return f;
+    }
+
+    public NetBackend backend() {
+        return backend;
+    }
+
+    /** The counters of queue {@code index}; they live as long as the device, across resets. */
+    public QueueMetrics metrics(int index) {
+        return metrics[index];
+    }
+
+    /** {@code counter} summed over all queues. */
+    public long count(NetCounter counter) {
+        long sum = 0;
+        for (QueueMetrics m : metrics) {
+            sum += m.get(counter);
+        }
+        return sum;
+    }
+
+    /** The address in configuration space now. */
+    public byte[] mac() {
+        return Arrays.copyOfRange(config, NetConfigSpace.MAC, NetConfigSpace.MAC + 6);
+    }
+
+    @Override
+    protected byte[] configSpace() {
+        return config;
+    }
+
+    @Override
+    protected void onActivate(long features, DeviceActivation activation) {
+        boolean mq = VirtioFeature.has(features, NetFeatures.MQ) && VirtioFeature.has(features, NetFeatures.CTRL_VQ);
+        int pairs = mq ? options.queuePairs() : 1;
+        int maxFrame = NetHeader.maxFrame(VirtioFeature.has(features, NetFeatures.MTU) ? options.mtu()
+                : Math.max(options.mtu(), 1500));
+        DriverNotifier notifier = activation.notifier();
+        RxQueue[] rx = new RxQueue[pairs];
+        for (int k = 0; k < pairs; k++) {
+            rx[k] = new RxQueue(2 * k, require(activation, 2 * k), notifier, metrics[2 * k],
+                    VirtioFeature.has(features, NetFeatures.MRG_RXBUF), options.queueSize(), maxFrame);
+        }
+        CtrlQueue ctrl = null;
+        int ctrlIndex = -1;
+        if (VirtioFeature.has(features, NetFeatures.CTRL_VQ)) {
+            ctrlIndex = 2 * pairs;
+            ctrl = new CtrlQueue(ctrlIndex, require(activation, ctrlIndex), notifier, metrics[ctrlIndex],
+                    new Control(), VirtioFeature.has(features, NetFeatures.CTRL_RX),
+                    VirtioFeature.has(features, NetFeatures.CTRL_MAC_ADDR), mq ? options.queuePairs() : 0);
+        }
+        DeviceQueue[] txRings = new DeviceQueue[pairs];
+        for (int k = 0; k < pairs; k++) {
+            txRings[k] = require(activation, 2 * k + 1);
+        }
+        // every queue is there: only now attach, so a failed activation leaves no port behind
+        ReceivePath receive = new ReceivePath(rx);
+        NetPort port = backend.attach(receive, mac());
+        TxQueue[] tx = new TxQueue[pairs];
+        for (int k = 0; k < pairs; k++) {
+            tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
+                    VirtioFeature.has(features, NetFeatures.CSUM));
+        }
+        running = new Running(port, receive, rx, tx, ctrl, ctrlIndex);
+    }
+
+    private static DeviceQueue require(DeviceActivation activation, int index) {
+        DeviceQueue q = activation.queue(index);
+        if (q == null) {
+            throw new DeviceActivationException("virtio-net needs queue " + index);
+        }
+        return q;
+    }
+
+    @Override
+    public void queueNotified(int index) {
+        Running r = running;
+        if (r == null || index < 0) {
+            return;
+        }
+        if (index == r.ctrlIndex) {
+            r.ctrl.kick();
+        } else if (index < 2 * r.rx.length) {
+            if ((index & 1) == 0) {
+                r.rx[index >> 1].kick();
+            } else {
+                r.tx[index >> 1].kick();
+            }
+        }
+    }
+
+    /** Queues share nothing mutable: each receive queue has its own lock, the others one thread each. */
+    @Override
+    public boolean servesQueuesConcurrently() {
+        return true;
+    }
+
+    @Override
+    protected void onReset() {
+        Running r = running;
+        running = null;
+        if (r != null) {
+            // detach first so the backend stops delivering, then close the receive queues for good
+            r.port.close();
+            r.receive.stop();
+            for (TxQueue t : r.tx) {
+                t.stop();
+            }
+            if (r.ctrl != null) {
+                r.ctrl.stop();
+            }
+        }
+        // the driver's MAC_ADDR_SET lasts until reset
+        config = NetConfigSpace.encode(options.mac(), options);
+    }
+
+    /** The component goes away (configuration deleted, backend gone): stop serving, as on a reset. */
+    @Deactivate
+    void deactivate() {
+        reset();
+    }
+
+    /** Control commands, applied on the control queue's thread. */
+    private final class Control implements ControlTarget {
+        @Override
+        public void setMac(byte[] mac) {
+            byte[] next = config.clone();
+            System.arraycopy(mac, 0, next, NetConfigSpace.MAC, 6);
+            config = next; // readers see the old or the new array, never a half-written address
+        }
+
+        @Override
+        public void setQueuePairs(int pairs) {
+            Running r = running;
+            if (r != null) {
+                r.receive.setActivePairs(pairs);
+            }
+        }
+
+        @Override
+        public void setRxMode(boolean promiscuous, boolean allMulticast) {
+            // the device filters nothing yet: every frame its backend delivers reaches the driver, which is
+            // what promiscuous and all-multicast ask for, and more than their absence forbids
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "NetDevice[" + options.queuePairs() + " pair(s), mtu " + options.mtu() + ", " + backend + "]";
+    }
+}

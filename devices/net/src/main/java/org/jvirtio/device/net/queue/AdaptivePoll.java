@@ -1,0 +1,40 @@
+package org.jvirtio.device.net.queue;
+
+/**
+ * How long a queue worker polls the ring before it sleeps until the next kick, adapted to the driver
+ * (the rule of QEMU's adaptive event-loop polling): a driver that answers each completion with a new
+ * request within microseconds (a deep-enough queue, or queue depth 1 on a fast front end) finds the
+ * worker still polling, so no kick and no wake-up is needed; a driver whose requests come further
+ * apart than the longest window (a guest under emulation, a mostly idle disk) gets no polling at all,
+ * so the worker burns no CPU the guest could use.
+ *
+ * <p>After every sleep the worker reports how long it slept: shorter than the longest window means a
+ * longer poll would have caught the request, so the window grows (from {@link #FIRST_WINDOW_NANOS},
+ * doubling up to the maximum); longer means polling was wasted, so it halves, to zero. Used by one
+ * thread at a time.
+ */
+final class AdaptivePoll {
+    /** The window after a sleep that polling would have avoided, starting from none. */
+    static final long FIRST_WINDOW_NANOS = 4_000;
+
+    private final long maxNanos;
+    private long windowNanos;
+
+    AdaptivePoll(long maxNanos) {
+        this.maxNanos = maxNanos;
+    }
+
+    /** How long to poll now. */
+    long windowNanos() {
+        return windowNanos;
+    }
+
+    /** The worker slept {@code sleptNanos} before the next kick. */
+    void slept(long sleptNanos) {
+        if (sleptNanos > maxNanos) {
+            windowNanos = windowNanos <= FIRST_WINDOW_NANOS ? 0 : windowNanos / 2;
+        } else if (windowNanos < maxNanos) {
+            windowNanos = windowNanos == 0 ? FIRST_WINDOW_NANOS : Math.min(maxNanos, windowNanos * 2);
+        }
+    }
+}

@@ -1,0 +1,208 @@
+package org.jvirtio.device.net.queue;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+import org.jvirtio.api.device.DriverNotifier;
+import org.jvirtio.api.memory.GuestMemoryException;
+import org.jvirtio.api.queue.DescriptorChain;
+import org.jvirtio.api.queue.DeviceQueue;
+import org.jvirtio.device.net.NetCounter;
+import org.jvirtio.device.net.NetHeader;
+import org.jvirtio.device.net.QueueMetrics;
+
+/**
+ * A receive queue: writes each delivered frame, behind a virtio-net header, straight into the driver's
+ * buffers. With MRG_RXBUF a frame spans as many chains as it needs and num_buffers in the first says
+ * how many; without it a frame takes exactly one chain (num_buffers 1).
+ *
+ * <p>Threads: frames arrive on whichever thread the backend delivers on (a switch: the sending port's
+ * transmit thread), so every access to the ring goes through one lock per receive queue. The lock is
+ * held only while copying into this queue's ring and never while calling out of the device, so two
+ * devices sending to each other cannot deadlock. The transport's own kicks of this queue only count.
+ *
+ * <p>No receive buffer for a frame: the frame is dropped and counted (RX_NO_BUFFER); there is no
+ * backlog, so a slow driver loses frames instead of making the sender wait, as a NIC does. Chains taken
+ * from the ring that were not enough for a frame are kept, in ring order, for the next one (without
+ * MRG_RXBUF a chain too small for this frame waits for a smaller one: drivers post chains for the
+ * largest frame, virtio 1.2 section 5.1.6.3.1). A chain that can never hold a frame (device-readable
+ * parts, less room than the header) is used at once with length 0 and counted.
+ */
+public final class RxQueue {
+    private final int index;
+    private final DeviceQueue queue;
+    private final DescriptorChain chain;
+    private final DriverNotifier notifier;
+    private final QueueMetrics metrics;
+    private final boolean mergeable;
+    private final int maxFrame;
+    private final RxBuffer[] held;
+    private final byte[] header = new byte[NetHeader.SIZE];
+    private final Object lock = new Object();
+    private int heldCount;
+    private boolean unpublished;
+    private boolean stopped;
+
+    /**
+     * @param maxChains the queue's largest size: no more chains than that can be held
+     * @param maxFrame  the longest Ethernet frame delivered (MTU + 14 + 4)
+     */
+    public RxQueue(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics, boolean mergeable,
+            int maxChains, int maxFrame) {
+        this.index = index;
+        this.queue = queue;
+        this.chain = queue.newChain();
+        this.notifier = notifier;
+        this.metrics = metrics;
+        this.mergeable = mergeable;
+        this.maxFrame = maxFrame;
+        this.held = new RxBuffer[maxChains];
+        for (int i = 0; i < maxChains; i++) {
+            held[i] = new RxBuffer();
+        }
+    }
+
+    /** The driver added buffers; they are taken when frames arrive, so only count the kick. */
+    public void kick() {
+        synchronized (lock) { // every counter of a receive queue is written under its lock
+            metrics.increment(NetCounter.KICKS);
+        }
+    }
+
+    /** No frame is written after this returns (device reset). */
+    public void stop() {
+        synchronized (lock) {
+            stopped = true;
+        }
+    }
+
+    /** Writes the frame between {@code frame}'s position and limit (both restored); false if dropped. */
+    public boolean receive(ByteBuffer frame) {
+        int length = frame.remaining();
+        synchronized (lock) {
+            if (stopped) {
+                return false;
+            }
+            if (length > maxFrame) {
+                metrics.increment(NetCounter.RX_LONG_FRAME);
+                return false;
+            }
+            long need = NetHeader.SIZE + (long) length;
+            int take = 0;
+            long room = 0;
+            while (room < need && (mergeable || take == 0)) {
+                if (take == heldCount && !takeChain()) {
+                    break;
+                }
+                room += held[take++].bytes;
+            }
+            if (room < need) {
+                metrics.increment(NetCounter.RX_NO_BUFFER);
+                return false;
+            }
+            boolean written = write(frame, take);
+            release(take);
+            if (written) {
+                metrics.increment(NetCounter.RX_FRAMES);
+                metrics.add(NetCounter.RX_BYTES, length);
+            }
+            return written;
+        }
+    }
+
+    /** Makes the frames written so far visible and interrupts the driver if the ring says so. */
+    public void flush() {
+        synchronized (lock) {
+            if (!unpublished || stopped) {
+                return;
+            }
+            unpublished = false;
+            if (queue.publishUsed()) {
+                metrics.increment(NetCounter.INTERRUPTS);
+                notifier.notifyUsed(index);
+            }
+        }
+    }
+
+    /** Pops chains until one can hold a frame and holds it; false if the ring has none. */
+    private boolean takeChain() {
+        while (heldCount < held.length && queue.pop(chain)) {
+            if (chain.readableCount() != 0) {
+                discard(NetCounter.RX_CHAIN_READABLE);
+            } else if (chain.writableBytes() < NetHeader.SIZE) {
+                discard(NetCounter.RX_CHAIN_TOO_SMALL);
+            } else {
+                held[heldCount++].copyFrom(chain);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void discard(NetCounter reason) {
+        metrics.increment(reason);
+        queue.addUsed(chain, 0);
+        unpublished = true;
+    }
+
+    /**
+     * Copies header and frame across the first {@code take} held chains and uses each with what it got.
+     * A descriptor that left guest memory meanwhile (a memory table change) uses them all with length 0.
+     */
+    private boolean write(ByteBuffer frame, int take) {
+        int position = frame.position();
+        int limit = frame.limit();
+        Arrays.fill(header, (byte) 0);
+        header[NetHeader.NUM_BUFFERS] = (byte) take;
+        header[NetHeader.NUM_BUFFERS + 1] = (byte) (take >>> 8);
+        boolean ok = true;
+        int headerLeft = NetHeader.SIZE;
+        int from = position;
+        try {
+            for (int b = 0; b < take; b++) {
+                RxBuffer buffer = held[b];
+                int written = 0;
+                for (int s = 0; s < buffer.segments && (headerLeft > 0 || from < limit); s++) {
+                    long address = buffer.addresses[s];
+                    int room = buffer.lengths[s];
+                    if (headerLeft > 0) {
+                        int n = Math.min(room, headerLeft);
+                        buffer.memory.write(address, header, NetHeader.SIZE - headerLeft, n);
+                        headerLeft -= n;
+                        address += n;
+                        room -= n;
+                        written += n;
+                    }
+                    int n = Math.min(room, limit - from);
+                    if (n > 0) {
+                        frame.limit(from + n).position(from);
+                        buffer.memory.write(address, frame);
+                        from += n;
+                        written += n;
+                    }
+                }
+                buffer.written = written;
+            }
+        } catch (GuestMemoryException e) {
+            metrics.increment(NetCounter.RX_GUEST_MEMORY);
+            ok = false;
+        } finally {
+            frame.limit(limit).position(position);
+        }
+        for (int b = 0; b < take; b++) {
+            queue.addUsed(held[b].head, held[b].ringSlots, ok ? held[b].written : 0);
+        }
+        unpublished = true;
+        return ok;
+    }
+
+    /** Forgets the first {@code take} held chains (used now); the rest move to the front, in order. */
+    private void release(int take) {
+        for (int i = 0; i < heldCount - take; i++) {
+            RxBuffer used = held[i];
+            held[i] = held[i + take];
+            held[i + take] = used;
+        }
+        heldCount -= take;
+    }
+}

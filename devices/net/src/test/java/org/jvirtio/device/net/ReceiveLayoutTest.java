@@ -1,0 +1,140 @@
+package org.jvirtio.device.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The virtio-net header in front of received frames, and how frames spread over rx chains. */
+class ReceiveLayoutTest {
+
+    private static int numBuffers(byte[] firstChain) {
+        return ByteBuffer.wrap(firstChain).order(ByteOrder.LITTLE_ENDIAN).getShort(NetHeader.NUM_BUFFERS) & 0xFFFF;
+    }
+
+    /** Bytes 0..9 of the header are zero: no checksum or GSO information is ever given. */
+    private static void assertPlainHeader(byte[] firstChain, int numBuffers) {
+        assertThat(Arrays.copyOfRange(firstChain, 0, NetHeader.NUM_BUFFERS)).containsOnly(0);
+        assertThat(numBuffers(firstChain)).isEqualTo(numBuffers);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void withoutMergeableBuffersEachFrameTakesOneChainAndNumBuffersIsOne(boolean packed) throws Exception {
+        NetRig rig = new NetRig(NetRig.options().build(), packed, 1L << NetFeatures.MRG_RXBUF);
+        assertThat(rig.features & 1L << NetFeatures.MRG_RXBUF).isZero();
+        rig.postRx(0, 1000, 600); // one chain, two descriptors
+        rig.postRx(0, 1600);
+        byte[] first = Frames.frame(Frames.mac(1), Frames.mac(2), 1200, 1);
+        byte[] second = Frames.frame(Frames.mac(1), Frames.mac(2), 60, 2);
+        assertThat(rig.backend.deliver(first)).isTrue();
+        assertThat(rig.backend.deliver(second)).isTrue();
+
+        NetRig.Used a = rig.pollRx(0);
+        assertThat(rig.drivers[0].lastUsedLength()).isEqualTo(NetHeader.SIZE + 1200);
+        assertPlainHeader(a.bytes(), 1);
+        byte[] whole = concat(Arrays.copyOf(a.bytes(), 1000), rig.memory.load(rig.rxBuffers.get(a.token())[1], 212));
+        assertThat(Arrays.copyOfRange(whole, NetHeader.SIZE, whole.length)).isEqualTo(first);
+
+        NetRig.Used b = rig.pollRx(0);
+        assertPlainHeader(b.bytes(), 1);
+        assertThat(Arrays.copyOfRange(b.bytes(), NetHeader.SIZE, b.bytes().length)).isEqualTo(second);
+        assertThat(rig.pollRx(0)).isNull();
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(2);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_BYTES)).isEqualTo(1260);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void withMergeableBuffersAFrameSpansChainsAndTheFirstSaysHowMany(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        for (int i = 0; i < 4; i++) {
+            rig.postRx(0, 64);
+        }
+        byte[] frame = Frames.frame(Frames.mac(1), Frames.mac(2), 150, 3); // 162 bytes with the header
+        assertThat(rig.backend.deliver(frame)).isTrue();
+
+        ByteArrayOutputStream got = new ByteArrayOutputStream();
+        int[] lengths = new int[3];
+        for (int i = 0; i < 3; i++) {
+            NetRig.Used u = rig.pollRx(0);
+            assertThat(u).as("chain %d", i).isNotNull();
+            lengths[i] = u.bytes().length;
+            if (i == 0) {
+                assertPlainHeader(u.bytes(), 3);
+            }
+            got.writeBytes(u.bytes());
+        }
+        assertThat(lengths).containsExactly(64, 64, 34);
+        assertThat(Arrays.copyOfRange(got.toByteArray(), NetHeader.SIZE, 162)).isEqualTo(frame);
+        assertThat(rig.pollRx(0)).isNull();
+
+        // the fourth chain is still the driver's, and takes the next small frame alone
+        byte[] small = Frames.frame(Frames.mac(1), Frames.mac(2), 40, 4);
+        assertThat(rig.backend.deliver(small)).isTrue();
+        NetRig.Used u = rig.pollRx(0);
+        assertPlainHeader(u.bytes(), 1);
+        assertThat(Arrays.copyOfRange(u.bytes(), NetHeader.SIZE, u.bytes().length)).isEqualTo(small);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void aFrameWithoutEnoughBuffersIsDroppedAndTheBuffersWaitForTheNext(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        rig.postRx(0, 64);
+        byte[] big = Frames.frame(Frames.mac(1), Frames.mac(2), 200, 5);
+        assertThat(rig.backend.deliver(big)).isFalse();
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_NO_BUFFER)).isEqualTo(1);
+        assertThat(rig.pollRx(0)).isNull(); // the chain was taken but not used: held for the next frame
+
+        for (int i = 0; i < 3; i++) {
+            rig.postRx(0, 64);
+        }
+        assertThat(rig.backend.deliver(big)).isTrue();
+        NetRig.Used first = rig.pollRx(0);
+        assertPlainHeader(first.bytes(), 4);
+        int chains = 1;
+        while (rig.pollRx(0) != null) {
+            chains++;
+        }
+        assertThat(chains).isEqualTo(4);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(1);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void noReceiveBufferAtAllDropsAndCounts(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        assertThat(rig.backend.deliver(Frames.frame(Frames.mac(1), Frames.mac(2), 60, 6))).isFalse();
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_NO_BUFFER)).isEqualTo(1);
+        rig.assertStillWorks();
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void usedBuffersAreVisibleOnlyAfterFlushAndInterruptOnce(boolean packed) throws Exception {
+        NetRig rig = new NetRig(NetRig.options().build(), packed, 1L << 29 /* EVENT_IDX */);
+        rig.postRx(0, 2048);
+        rig.postRx(0, 2048);
+        int before = rig.notifier.used.get(0);
+        ByteBuffer a = ByteBuffer.wrap(Frames.frame(Frames.mac(1), Frames.mac(2), 60, 7));
+        assertThat(rig.backend.sink.receive(a)).isTrue();
+        assertThat(rig.backend.sink.receive(a)).isTrue();
+        assertThat(rig.pollRx(0)).isNull();
+        rig.backend.sink.flush();
+        assertThat(rig.pollRx(0)).isNotNull();
+        assertThat(rig.pollRx(0)).isNotNull();
+        assertThat(rig.notifier.used.get(0) - before).isEqualTo(1);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+}
