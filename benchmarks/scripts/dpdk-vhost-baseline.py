@@ -5,9 +5,11 @@
     (as root, from the repository root; `--help` lists every option)
 
 Needs: Debian 12 packages `dpdk-dev` (provides /usr/bin/dpdk-testpmd; DPDK 22.11) and, with --mem huge
-(the default), 2 MiB hugepages and a hugetlbfs mount:
-    echo 1024 > /proc/sys/vm/nr_hugepages; mkdir -p /dev/hugepages; mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages
-(--setup-hugepages does exactly that and undoes it at the end; --mem nohuge uses `--no-huge -m 1024` instead).
+(the default), 1024 free 2 MiB hugepages (2 x -m 1024); no hugetlbfs mount is needed (--in-memory uses memfd):
+    echo 1024 > /proc/sys/vm/nr_hugepages
+(--setup-hugepages does that and restores the old value at the end; --mem nohuge uses `--no-huge -m 1024` instead,
+which works with vhost-user too). --single-file-segments is required: without it the front end fails with
+"update_memory_region(): Too many memory regions" (one region per 2 MiB page, vhost-user allows 8).
 
 Per run, one fresh back end and one fresh front end, each on its own core:
   back end dpdk:    dpdk-testpmd --lcores 0@BE,1@BE --no-pci --in-memory --single-file-segments -m 1024
@@ -196,29 +198,69 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
 
 
 def hugepages(a):
-    """Returns a function that undoes what it changed."""
+    """Checks (with --setup-hugepages: reserves) the 2 MiB hugepages; returns a function that undoes the change.
+    No hugetlbfs mount is needed: with --in-memory, DPDK 22.11 takes its hugepages from memfd_create(MFD_HUGETLB)."""
     undo = []
-    info = dict(l.split(":", 1) for l in open("/proc/meminfo"))
     need = 2 * a.m // 2   # two processes, -m MiB each, 2 MiB pages
-    free = int(info["HugePages_Free"].split()[0])
-    mounted = any(l.split()[2] == "hugetlbfs" for l in open("/proc/mounts"))
-    if a.setup_hugepages:
-        if free < need:
-            old = open("/proc/sys/vm/nr_hugepages").read().strip()
-            total = int(old) + need - free
-            open("/proc/sys/vm/nr_hugepages", "w").write(str(total))
-            undo.append(lambda: open("/proc/sys/vm/nr_hugepages", "w").write(old))
-        if not mounted:
-            os.makedirs("/dev/hugepages", exist_ok=True)
-            subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M", "nodev", "/dev/hugepages"], check=True)
-            undo.insert(0, lambda: subprocess.run(["umount", "/dev/hugepages"]))
-        info = dict(l.split(":", 1) for l in open("/proc/meminfo"))
-        free = int(info["HugePages_Free"].split()[0])
-        mounted = True
-    if free < need or not mounted:
-        sys.exit(f"--mem huge needs {need} free 2 MiB hugepages (have {free}) and a hugetlbfs mount "
-                 f"(mounted: {mounted}); run with --setup-hugepages, or set them up (see --help), or use --mem nohuge")
+
+    def free():
+        return int(dict(l.split(":", 1) for l in open("/proc/meminfo"))["HugePages_Free"].split()[0])
+    if a.setup_hugepages and free() < need:
+        old = open("/proc/sys/vm/nr_hugepages").read().strip()
+        with open("/proc/sys/vm/nr_hugepages", "w") as f:
+            f.write(str(int(old) + need - free()))
+
+        def restore():
+            with open("/proc/sys/vm/nr_hugepages", "w") as f:
+                f.write(old)
+        undo.append(restore)
+    if free() < need:
+        sys.exit(f"--mem huge needs {need} free 2 MiB hugepages (have {free()}): run with --setup-hugepages, "
+                 f"or `echo {need} > /proc/sys/vm/nr_hugepages`, or use --mem nohuge")
     return lambda: [u() for u in undo]
+
+
+def table(results, backends, configs):
+    """Markdown table: per configuration and back end, the runs in order, their median, and the median of the
+    runs that no build or QEMU disturbed (quiet)."""
+    head = "| direction | size | ring | mrg_rxbuf | " + " | ".join(
+        f"{b} runs, Mpps | {b} median | {b} median of quiet runs (n)" for b in backends) + \
+        (" | jvirtio/dpdk |" if len(backends) > 1 else " |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for (d, s, r, m) in configs:
+        row, meds = [d, str(s), r, str(m)], {}
+        for b in backends:
+            rs = [x for x in results if (x["backend"], x["direction"], int(x["size"]), x["ring"],
+                                         int(x["mrg_rxbuf"])) == (b, d, s, r, m)]
+            row.append(", ".join(str(x["mpps"]) + ("" if x["quiet"] == "quiet" else "*") if x["mpps"] != ""
+                                 else "failed" for x in rs))
+            ok = [float(x["mpps"]) for x in rs if x["mpps"] != ""]
+            q = [float(x["mpps"]) for x in rs if x["mpps"] != "" and x["quiet"] == "quiet"]
+            if ok:
+                meds[b] = statistics.median(ok)
+            row.append("**%.2f**" % meds[b] if b in meds else "-")
+            row.append("%.2f (%d)" % (statistics.median(q), len(q)) if q else "- (0)")
+        if len(backends) > 1:
+            row.append("%.2f" % (meds["jvirtio"] / meds["dpdk"]) if "jvirtio" in meds and "dpdk" in meds else "-")
+        print("| " + " | ".join(row) + " |")
+    print("\n(* = a build or QEMU ran before or during the run)")
+
+
+def table_from_csv(paths):
+    results = []
+    for pth in paths:
+        with open(pth) as f:
+            results += list(csv.DictReader(f))
+    backends, configs = [], []
+    for x in results:
+        if x["backend"] not in backends:
+            backends.append(x["backend"])
+        c = (x["direction"], int(x["size"]), x["ring"], int(x["mrg_rxbuf"]))
+        if c not in configs:
+            configs.append(c)
+    print(f"{len(results)} runs from {', '.join(paths)}\n")
+    table(results, backends, configs)
 
 
 def main():
@@ -243,7 +285,10 @@ def main():
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/dpdk-vhost-baseline")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--table", nargs="+", metavar="RUNS_CSV", help="only print the table of earlier runs.csv files")
     a = p.parse_args()
+    if a.table:
+        return table_from_csv(a.table)
     os.makedirs(a.out, exist_ok=True)
     backends = a.backend.split(",")
     for b in backends:
@@ -292,24 +337,7 @@ def main():
     if a.dry_run:
         return
     print(f"\n{len(results)} runs, raw: {csv_path}\n")
-    head = "| direction | size | ring | mrg_rxbuf | " + " | ".join(
-        f"{b} runs, Mpps | {b} median" for b in backends) + (" | jvirtio/dpdk |" if len(backends) > 1 else " |")
-    print(head)
-    print("|" + "---|" * (head.count("|") - 1))
-    for (d, s, r, m) in configs:
-        row, meds = [d, str(s), r, str(m)], {}
-        for b in backends:
-            vals = [x["mpps"] for x in results if (x["backend"], x["direction"], x["size"], x["ring"],
-                                                   x["mrg_rxbuf"]) == (b, d, s, r, m)]
-            ok = [v for v in vals if v != ""]
-            row.append(", ".join(str(v) if v != "" else "failed" for v in vals))
-            if ok:
-                meds[b] = statistics.median(ok)
-            row.append("**%.2f**" % meds[b] if b in meds else "-")
-        if len(backends) > 1:
-            row.append("%.2f" % (meds["jvirtio"] / meds["dpdk"]) if "jvirtio" in meds and "dpdk" in meds else "-")
-        print("| " + " | ".join(row) + " |")
-
+    table(results, backends, configs)
 
 if __name__ == "__main__":
     main()
