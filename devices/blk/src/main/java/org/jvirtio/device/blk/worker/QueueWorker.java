@@ -2,6 +2,7 @@ package org.jvirtio.device.blk.worker;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
+import org.jvirtio.api.device.AdaptivePoll;
 import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.memory.GuestMemoryException;
 import org.jvirtio.api.queue.DescriptorChain;

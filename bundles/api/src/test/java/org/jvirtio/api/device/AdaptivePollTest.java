@@ -1,4 +1,4 @@
-package org.jvirtio.device.blk.worker;
+package org.jvirtio.api.device;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,7 +1,7 @@
-package org.jvirtio.device.net.queue;
+package org.jvirtio.api.device;
 
 /**
- * How long a queue worker polls the ring before it sleeps until the next kick, adapted to the driver
+ * For device models: how long a queue worker polls the ring before it sleeps until the next kick, adapted to the driver
  * (the rule of QEMU's adaptive event-loop polling): a driver that answers each completion with a new
  * request within microseconds (a deep-enough queue, or queue depth 1 on a fast front end) finds the
  * worker still polling, so no kick and no wake-up is needed; a driver whose requests come further
@@ -13,24 +13,24 @@ package org.jvirtio.device.net.queue;
  * doubling up to the maximum); longer means polling was wasted, so it halves, to zero. Used by one
  * thread at a time.
  */
-final class AdaptivePoll {
+public final class AdaptivePoll {
     /** The window after a sleep that polling would have avoided, starting from none. */
-    static final long FIRST_WINDOW_NANOS = 4_000;
+    public static final long FIRST_WINDOW_NANOS = 4_000;
 
     private final long maxNanos;
     private long windowNanos;
 
-    AdaptivePoll(long maxNanos) {
+    public AdaptivePoll(long maxNanos) {
         this.maxNanos = maxNanos;
     }
 
     /** How long to poll now. */
-    long windowNanos() {
+    public long windowNanos() {
         return windowNanos;
     }
 
     /** The worker slept {@code sleptNanos} before the next kick. */
-    void slept(long sleptNanos) {
+    public void slept(long sleptNanos) {
         if (sleptNanos > maxNanos) {
             windowNanos = windowNanos <= FIRST_WINDOW_NANOS ? 0 : windowNanos / 2;
         } else if (windowNanos < maxNanos) {
