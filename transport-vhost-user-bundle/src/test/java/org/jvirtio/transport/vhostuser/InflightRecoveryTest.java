@@ -24,10 +24,11 @@ class InflightRecoveryTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest(name = "packed={0}, event_idx={1}")
-    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
-    void outOfOrderInFlightRequestsCompleteExactlyOnceAfterTheBackEndDies(boolean packed, boolean eventIdx)
-            throws Exception {
+    @ParameterizedTest(name = "packed={0}, event_idx={1}, {2} chains before")
+    @CsvSource({"false,false,21", "false,true,21", "true,false,21", "true,true,21", "false,true,13", "true,false,13",
+            "true,true,13", "true,true,8"})
+    void outOfOrderInFlightRequestsCompleteExactlyOnceAfterTheBackEndDies(boolean packed, boolean eventIdx,
+            int before) throws Exception {
         Path socket = dir.resolve("vu.sock");
         EchoDevice first = new EchoDevice(1);
         VhostUserBackend dying = VhostUserBackend.start(first, socket);
@@ -37,10 +38,11 @@ class InflightRecoveryTest {
         try (VhostUserFrontend fe = VhostUserFrontend.connect(socket,
                 new VhostUserFrontend.Options().queues(1, RING).features(features).inflight(true))) {
             Traffic traffic = new Traffic(fe, 0);
-            traffic.run(21); // move the positions off zero (packed: past a wrap)
+            traffic.run(before); // move the positions off zero: 21 and 13 chains of two slots end past one
+                                 // or two wraps of a packed ring of 16 (wrap counter 1 or 0), 8 at its end
 
             // pops 0..5: the device completes the third and the sixth at once and holds the rest
-            first.holdPop = pop -> pop >= 21 && (pop - 21) % 3 != 2;
+            first.holdPop = pop -> pop >= before && (pop - before) % 3 != 2;
             int serial = traffic.add(6);
             traffic.kick();
             traffic.awaitEchoes(2, serial);
