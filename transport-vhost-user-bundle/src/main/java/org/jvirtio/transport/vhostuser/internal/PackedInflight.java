@@ -308,7 +308,34 @@ final class PackedInflight implements InflightTracker {
             }
             chains.add(ring -> ring.resubmitPacked(copy, count));
         }
+        clearUnpublishedUsed(ringMemory, config, used, slots);
         return new Recovered(advance(used, slots), used, chains);
+    }
+
+    /**
+     * The slots from the committed used position on belong to chains in flight, but a back end that died
+     * in the middle of a batch may have left used elements there already: the device writes every
+     * element of a batch but the first complete, and flips the first one's flags last. The driver stops at
+     * that first slot; once the next back end publishes there, it would read on into the dead one's
+     * elements and complete requests that are about to be resubmitted (twice, or out of step with the
+     * ring). So their flags go back to "available in this lap", which the driver never takes as used.
+     * The ring's next publish (a release store) orders these stores before it.
+     */
+    private void clearUnpublishedUsed(GuestMemory ringMemory, QueueConfig config, int used, int slots)
+            throws Failure {
+        int index = used & ~WRAP_BIT;
+        boolean wrap = (used & WRAP_BIT) != 0;
+        for (int k = 0; k < slots; k++) {
+            long flagsAt = config.descriptorTable() + (long) RING_DESC * index + 14;
+            if (!ringMemory.contains(flagsAt, 2)) {
+                throw new Failure("descriptor ring outside guest memory");
+            }
+            ringMemory.putShort(flagsAt, (short) (wrap ? F_AVAIL : F_USED));
+            if (++index == size) {
+                index = 0;
+                wrap = !wrap;
+            }
+        }
     }
 
     /** Whether a fetch was ever recorded (fetch counters start at 1). */
