@@ -108,7 +108,8 @@ public final class QueueWorker {
                 }
                 // Publish what is left of the drained batch at once, so that the driver refills the ring while we poll.
                 publish();
-            } while (!stopped && queue.error() == QueueError.NONE && (pollBriefly() || queue.enableNotifications()));
+            } while (!stopped && queue.error() == QueueError.NONE
+                    && (poll.chainArrivesWithinWindow(queue) || queue.enableNotifications()));
         } catch (RuntimeException e) {
             fail("virtio-blk queue " + index + " failed: " + e);
             return;
@@ -127,27 +128,6 @@ public final class QueueWorker {
         }
     }
 
-    /**
-     * Watches the ring for the current poll window before the worker re-arms notifications and goes
-     * back to sleep. A driver that answers a completion with a new request (queue depth 1) then finds
-     * the worker still awake: waking a sleeping thread costs more than the request itself.
-     *
-     * @return true if a chain arrived meanwhile
-     */
-    private boolean pollBriefly() {
-        long window = poll.windowNanos();
-        if (window == 0) {
-            return false;
-        }
-        long deadline = System.nanoTime() + window;
-        do {
-            if (queue.hasAvailable()) {
-                return true;
-            }
-            Thread.onSpinWait();
-        } while (!stopped && System.nanoTime() - deadline < 0);
-        return false;
-    }
 
     /**
      * Parses, executes and completes the chain in {@link #chain}.

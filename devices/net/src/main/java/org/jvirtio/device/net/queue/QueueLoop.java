@@ -96,7 +96,8 @@ abstract class QueueLoop {
                 }
                 endOfBatch();
                 publish();
-            } while (!stopped && queue.error() == QueueError.NONE && (pollBriefly() || queue.enableNotifications()));
+            } while (!stopped && queue.error() == QueueError.NONE
+                    && (poll.chainArrivesWithinWindow(queue) || queue.enableNotifications()));
         } catch (RuntimeException e) {
             fail("virtio-net queue " + index + " failed: " + e);
             return;
@@ -115,21 +116,6 @@ abstract class QueueLoop {
         }
     }
 
-    /** Watches the ring for the current poll window; true if a chain arrived meanwhile. */
-    private boolean pollBriefly() {
-        long window = poll.windowNanos();
-        if (window == 0) {
-            return false;
-        }
-        long deadline = System.nanoTime() + window;
-        do {
-            if (queue.hasAvailable()) {
-                return true;
-            }
-            Thread.onSpinWait();
-        } while (!stopped && System.nanoTime() - deadline < 0);
-        return false;
-    }
 
     private void fail(String reason) {
         broken = true;
