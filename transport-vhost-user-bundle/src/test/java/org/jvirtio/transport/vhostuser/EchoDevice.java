@@ -32,8 +32,16 @@ final class EchoDevice extends AbstractVirtioDevice {
     private DeviceActivation activation;
     private DescriptorChain[] chains;
 
+    private final boolean concurrent;
+
     EchoDevice(int queues) {
+        this(queues, false);
+    }
+
+    /** With {@code concurrent} the device says it serves its queues concurrently (one serve lock each). */
+    EchoDevice(int queues, boolean concurrent) {
         super(0x7f, sizes(queues), FEATURES);
+        this.concurrent = concurrent;
         for (int i = 0; i < 8; i++) {
             config[i] = (byte) (0xA0 + i);
         }
@@ -43,6 +51,11 @@ final class EchoDevice extends AbstractVirtioDevice {
         int[] s = new int[queues];
         java.util.Arrays.fill(s, 1024);
         return s;
+    }
+
+    @Override
+    public boolean servesQueuesConcurrently() {
+        return concurrent;
     }
 
     @Override
@@ -76,6 +89,11 @@ final class EchoDevice extends AbstractVirtioDevice {
             held.clear();
         }
         resets.incrementAndGet();
+    }
+
+    /** Queue {@code index} of the running activation. */
+    DeviceQueue queue(int index) {
+        return activation.queue(index);
     }
 
     int heldCount() {

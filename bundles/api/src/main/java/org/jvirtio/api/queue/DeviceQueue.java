@@ -3,7 +3,10 @@ package org.jvirtio.api.queue;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
- * The device side of one virtqueue, for device models. Not thread-safe: one worker serves a queue.
+ * The device side of one virtqueue, for device models. Not thread-safe: one worker serves a queue,
+ * on the thread the transport calls {@code queueNotified} on or on a thread of the device's own. A
+ * device that uses the queue from any other thread (a receive queue filled on the sender's thread)
+ * holds {@link #serveLock()} for every call.
  *
  * <p>A worker's loop:
  * <pre>{@code
@@ -75,4 +78,19 @@ public interface DeviceQueue {
 
     /** Why the queue stopped, or {@link QueueError#NONE}. */
     QueueError error();
+
+    /**
+     * The lock the transport holds while it has the device serve this queue ({@code queueNotified}),
+     * and takes before it changes the ring underneath (memory table replaced, ring stopped or moved).
+     * A thread that is not serving the queue for the transport holds it around each use of the queue,
+     * so that such a change never meets a pop or a copy half done. Whoever holds it takes no other
+     * lock of the transport or of another device meanwhile (it is the innermost lock), and a transport
+     * takes several serve locks only one after another, never nested: a device sending to another
+     * device's queue while serving its own cannot deadlock.
+     *
+     * @since 1.1
+     */
+    default Object serveLock() {
+        return this;
+    }
 }

@@ -4,5 +4,5 @@
  * independent: split and packed rings both implement these interfaces.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.jvirtio.api.queue;

@@ -430,22 +430,20 @@ public final class Connection implements Runnable {
                 handlers.rings().rebuild(ring);
             }
         }
-        // Every ring paused at once: no pop may be walking a descriptor table in a retired region now.
+        // Every ring paused at once: no pop starts from now on. Taking each serve lock in turn then
+        // waits out a pop already walking a descriptor table (on the ring's thread or on another
+        // thread filling the queue, which holds the same lock). One after another, never nested: a
+        // thread that holds one ring's serve lock may wait for another device's (a receive queue),
+        // and nested acquisition here could close that into a cycle.
         for (VringState ring : rings) {
             ring.slot.pause();
         }
         try {
-            unmapRetiredWhenIdle(0);
-        } finally {
             for (VringState ring : rings) {
-                ring.slot.resume();
-                kickSelf(ring);
+                synchronized (ring.serveLock) {
+                    // nothing: a pop in progress has finished once the lock is ours
+                }
             }
-        }
-    }
-
-    private void unmapRetiredWhenIdle(int from) {
-        if (from == rings.length) {
             for (VringState ring : rings) {
                 if (ring.vring != null && ring.vring.inFlight() > 0) {
                     return; // popped a chain before the pause: wait for the next chance
@@ -454,10 +452,11 @@ public final class Connection implements Runnable {
             retired.forEach(MemoryRegion::close);
             retired.clear();
             retiring = false;
-            return;
-        }
-        synchronized (rings[from].serveLock) {
-            unmapRetiredWhenIdle(from + 1);
+        } finally {
+            for (VringState ring : rings) {
+                ring.slot.resume();
+                kickSelf(ring);
+            }
         }
     }
 

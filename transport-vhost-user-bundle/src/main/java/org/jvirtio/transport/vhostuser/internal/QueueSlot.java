@@ -18,11 +18,22 @@ import org.jvirtio.vring.DeviceVring;
  * INFLIGHT_SHMFD every pop and every use is recorded in the shared in-flight buffer.
  */
 public final class QueueSlot implements DeviceQueue {
+    private final Object serveLock;
     private volatile DeviceVring vring;
     private volatile boolean paused;
     private InflightTracker inflight;
     /** With IN_ORDER and tracking: completions reach the tracker when the ring releases them. */
     private InOrderRelease inOrder;
+
+    QueueSlot(Object serveLock) {
+        this.serveLock = serveLock;
+    }
+
+    /** The ring's serve lock: a device filling this queue from another thread holds it. */
+    @Override
+    public Object serveLock() {
+        return serveLock;
+    }
 
     DeviceVring vring() {
         return vring;

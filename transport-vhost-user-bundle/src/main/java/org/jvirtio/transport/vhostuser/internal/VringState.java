@@ -15,7 +15,7 @@ import org.jvirtio.vring.DeviceVring;
  */
 final class VringState {
     final int index;
-    final QueueSlot slot = new QueueSlot();
+    final QueueSlot slot;
     /**
      * Held while the device serves this ring; shared by all rings of a device that serves its queues
      * one at a time ({@code VirtioDevice.servesQueuesConcurrently()} false).
@@ -52,6 +52,7 @@ final class VringState {
     VringState(int index, Object serveLock) {
         this.index = index;
         this.serveLock = serveLock;
+        this.slot = new QueueSlot(serveLock);
     }
 
     /** The epoll tag of the current kick descriptor: index in bits 0-7, generation above. */

@@ -17,9 +17,11 @@ import org.jvirtio.device.net.QueueMetrics;
  * how many; without it a frame takes exactly one chain (num_buffers 1).
  *
  * <p>Threads: frames arrive on whichever thread the backend delivers on (a switch: the sending port's
- * transmit thread), so every access to the ring goes through one lock per receive queue. The lock is
- * held only while copying into this queue's ring and never while calling out of the device, so two
- * devices sending to each other cannot deadlock. The transport's own kicks of this queue only count.
+ * transmit thread), so every access to the ring holds the queue's serve lock
+ * ({@link DeviceQueue#serveLock()}): the lock the transport takes before it changes the ring (a new
+ * memory table, a stopped ring), so a change never meets a frame half copied. It is held only while
+ * copying into this queue's ring and never while calling out of the device, so two devices sending to
+ * each other cannot deadlock. The transport's own kicks of this queue only count.
  *
  * <p>No receive buffer for a frame: the frame is dropped and counted (RX_NO_BUFFER); there is no
  * backlog, so a slow driver loses frames instead of making the sender wait, as a NIC does. Chains taken
@@ -38,7 +40,7 @@ public final class RxQueue {
     private final int maxFrame;
     private final RxBuffer[] held;
     private final byte[] header = new byte[NetHeader.SIZE];
-    private final Object lock = new Object();
+    private final Object lock;
     private int heldCount;
     private boolean unpublished;
     private boolean stopped;
@@ -51,6 +53,7 @@ public final class RxQueue {
             int maxChains, int maxFrame) {
         this.index = index;
         this.queue = queue;
+        this.lock = queue.serveLock();
         this.chain = queue.newChain();
         this.notifier = notifier;
         this.metrics = metrics;
