@@ -140,6 +140,25 @@ public final class VhostUserBackend implements AutoCloseable {
         return runner.connections();
     }
 
+    /**
+     * Serves {@code next} in place of the current device, keeping the front end's connection and rings:
+     * new chains stop being handed out, the current device finishes the ones it holds (waiting up to
+     * {@code drain}), is reset, and {@code next} starts on the same queues at the same positions. Without
+     * a running device (no front end, or not started yet), {@code next} simply serves from now on. Used
+     * to update a device bundle or swap a backend under a running guest.
+     *
+     * @return how long the rings were paused: the longest the guest waited for the device
+     * @throws IllegalArgumentException if {@code next} cannot serve the negotiated rings (another device
+     *                                  type, queue count, a feature the driver took that it lacks)
+     * @throws IllegalStateException    if the current device still held chains after {@code drain}, or
+     *                                  {@code next} failed to start; the current device runs on
+     */
+    public Duration replaceDevice(VirtioDevice next, Duration drain) {
+        Objects.requireNonNull(next, "next");
+        Objects.requireNonNull(drain, "drain");
+        return runner.replaceDevice(next, drain);
+    }
+
     /** Whether a front end is connected now. */
     public boolean isConnected() {
         return runner.isConnected();

@@ -28,6 +28,8 @@ final class EchoDevice extends AbstractVirtioDevice {
     volatile java.util.function.IntPredicate holdPop = pop -> false;
     private int pops;
     final List<Integer> held = new ArrayList<>();
+    /** head, ring slots, bytes written of each held chain, for {@link #completeHeld}. */
+    private final List<int[]> heldCompletions = new ArrayList<>();
     private final byte[] config = new byte[16];
     private DeviceActivation activation;
     private DescriptorChain[] chains;
@@ -87,6 +89,7 @@ final class EchoDevice extends AbstractVirtioDevice {
     protected void onReset() {
         synchronized (held) {
             held.clear();
+            heldCompletions.clear();
         }
         resets.incrementAndGet();
     }
@@ -94,6 +97,27 @@ final class EchoDevice extends AbstractVirtioDevice {
     /** Queue {@code index} of the running activation. */
     DeviceQueue queue(int index) {
         return activation.queue(index);
+    }
+
+    /**
+     * Completes the held chains from the calling thread, as a device finishing requests on a thread of
+     * its own does (holding each queue's serve lock, as the API asks of such threads).
+     */
+    void completeHeld(int index) {
+        DeviceQueue queue = activation.queue(index);
+        synchronized (queue.serveLock()) {
+            synchronized (held) {
+                for (int[] c : heldCompletions) {
+                    queue.addUsed(c[0], c[1], c[2]);
+                    served.incrementAndGet();
+                }
+                held.clear();
+                heldCompletions.clear();
+            }
+            if (queue.publishUsed()) {
+                activation.notifier().notifyUsed(index);
+            }
+        }
     }
 
     int heldCount() {
@@ -110,8 +134,10 @@ final class EchoDevice extends AbstractVirtioDevice {
             queue.disableNotifications();
             while (queue.pop(chain)) {
                 if (hold || holdPop.test(pops++)) {
+                    int written = echo(chain); // done, only the completion waits (see completeHeld)
                     synchronized (held) {
                         held.add(chain.head());
+                        heldCompletions.add(new int[] {chain.head(), chain.ringSlots(), written});
                     }
                     continue;
                 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -49,18 +50,19 @@ public final class Connection implements Runnable {
     static final long F_PROTOCOL_FEATURES = 1L << ProtocolFeature.F_PROTOCOL_FEATURES;
 
     final Object lock = new Object();
-    final VirtioDevice device;
+    /** Replaced only by {@link DeviceReplacement}, under {@link #lock} with every ring quiesced. */
+    volatile VirtioDevice device;
     final String name;
     private final UnixSocket socket;
     /** Whether every ring has its own serve lock ({@code VirtioDevice.servesQueuesConcurrently()}). */
-    private final boolean concurrentQueues;
+    final boolean concurrentQueues;
     /** The serve lock all rings share otherwise; also held around configuration-space access then. */
     private final Object deviceLock = new Object();
     final VringState[] rings;
     final SwappableGuestMemory memory = new SwappableGuestMemory(GuestMemoryMap.EMPTY);
     private final Handlers handlers;
     private final Notifier notifier = new Notifier();
-    private final Activation activation = new Activation();
+    final DeviceActivation activation = new Activation();
 
     MemoryTable table = MemoryTable.EMPTY;
     final List<MemoryRegion> retired = new ArrayList<>();
@@ -374,6 +376,18 @@ public final class Connection implements Runnable {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Puts {@code next} in the current device's place without the front end noticing (see
+     * {@link DeviceReplacement}).
+     *
+     * @return how long the rings were paused
+     */
+    public Duration replaceDevice(VirtioDevice next, Duration drain) {
+        synchronized (lock) {
+            return new DeviceReplacement(this).replace(next, drain);
         }
     }
 

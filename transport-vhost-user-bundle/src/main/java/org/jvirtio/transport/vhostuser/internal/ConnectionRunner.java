@@ -3,6 +3,7 @@ package org.jvirtio.transport.vhostuser.internal;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.device.VirtioDevice;
@@ -20,7 +21,7 @@ import org.jvirtio.nativeio.UnixSocket;
 public final class ConnectionRunner {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
 
-    private final VirtioDevice device;
+    private volatile VirtioDevice device;
     private final String baseName;
     private final AtomicInteger connections = new AtomicInteger();
     private final Object lock = new Object();
@@ -77,6 +78,24 @@ public final class ConnectionRunner {
                 socket.close();
                 return false;
             }
+        }
+    }
+
+    /**
+     * Serves {@code next} instead of the current device from now on: in place, if a front end is
+     * connected (see {@code DeviceReplacement}); to the next front end otherwise.
+     *
+     * @return how long the connected front end's rings were paused (zero if none was running)
+     */
+    public Duration replaceDevice(VirtioDevice next, Duration drain) {
+        synchronized (lock) {
+            Duration paused = Duration.ZERO;
+            Thread t = currentThread;
+            if (current != null && t != null && t.isAlive()) {
+                paused = current.replaceDevice(next, drain);
+            }
+            device = next;
+            return paused;
         }
     }
 

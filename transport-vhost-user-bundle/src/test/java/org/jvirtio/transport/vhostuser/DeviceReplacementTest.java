@@ -1,0 +1,232 @@
+package org.jvirtio.transport.vhostuser;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.device.AbstractVirtioDevice;
+import org.jvirtio.api.device.DeviceActivation;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Replacing the device behind a connected front end (a device bundle updated, a backend swapped): the
+ * front end keeps its connection and rings and sees every chain completed exactly once, by one device
+ * or the other; what cannot take over is refused and the running device goes on.
+ */
+class DeviceReplacementTest {
+    @TempDir
+    Path dir;
+    private EchoDevice first;
+    private VhostUserBackend backend;
+    private Path socket;
+
+    @BeforeEach
+    void start() throws IOException {
+        first = new EchoDevice(2);
+        socket = dir.resolve("swap.sock");
+        backend = VhostUserBackend.start(first, socket);
+    }
+
+    @AfterEach
+    void stop() {
+        backend.close();
+    }
+
+    private static VhostUserFrontend.Options options(boolean packed) {
+        long f = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_EVENT_IDX);
+        return new VhostUserFrontend.Options().queues(2, 64)
+                .features(packed ? f | VirtioFeature.bit(VirtioFeature.RING_PACKED) : f);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void trafficRunsOnAcrossTwentyReplacements(boolean packed) throws Exception {
+        EchoDevice second = new EchoDevice(2);
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(packed))) {
+            Traffic traffic = new Traffic(fe, 0);
+            traffic.run(32);
+            java.util.concurrent.atomic.AtomicBoolean swapping = new java.util.concurrent.atomic.AtomicBoolean(true);
+            CompletableFuture<Integer> load = CompletableFuture.supplyAsync(() -> {
+                int moved = 0;
+                try {
+                    while (swapping.get()) {
+                        traffic.run(64); // each echo checked: none missing, none doubled, none stale
+                        moved += 64;
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return moved;
+            });
+            List<Duration> pauses = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                pauses.add(backend.replaceDevice(i % 2 == 0 ? second : first, Duration.ofSeconds(5)));
+                Thread.sleep(5);
+            }
+            swapping.set(false);
+            int moved = load.get(60, TimeUnit.SECONDS);
+            assertThat(pauses).hasSize(20).allSatisfy(p -> assertThat(p).isPositive());
+            assertThat(first.served.get() + second.served.get()).isEqualTo(32 + moved);
+            assertThat(second.served.get()).as("the replacement served traffic").isPositive();
+            assertThat(second.activations.get()).isEqualTo(10);
+            assertThat(second.resets.get()).isEqualTo(10);
+            assertThat(first.activations.get()).isEqualTo(11); // the first start, then every odd swap
+        }
+    }
+
+    @Test
+    void waitsForChainsTheOldDeviceHoldsAndCompletesThemExactlyOnce() throws Exception {
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            Traffic traffic = new Traffic(fe, 0);
+            traffic.run(8);
+            first.hold = true;
+            int firstSerial = traffic.add(4);
+            traffic.kick();
+            awaitHeld(first, 4);
+            EchoDevice second = new EchoDevice(2);
+            CompletableFuture<Duration> replacing = CompletableFuture.supplyAsync(
+                    () -> backend.replaceDevice(second, Duration.ofSeconds(10)));
+            Thread.sleep(200);
+            assertThat(replacing).as("the replacement waits for the held chains").isNotDone();
+            first.completeHeld(0); // the old device finishes its requests (a slow disk)
+            assertThat(replacing.get(10, TimeUnit.SECONDS)).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+            traffic.awaitEchoes(4, firstSerial);
+            traffic.run(64);
+            assertThat(second.served.get()).isEqualTo(64);
+            assertThat(first.resets.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aDeviceThatKeepsItsChainsIsNotReplacedAndRunsOn() throws Exception {
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            Traffic traffic = new Traffic(fe, 0);
+            first.hold = true;
+            int firstSerial = traffic.add(2);
+            traffic.kick();
+            awaitHeld(first, 2);
+            EchoDevice second = new EchoDevice(2);
+            assertThatThrownBy(() -> backend.replaceDevice(second, Duration.ofMillis(100)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("still holds 2 chain(s)");
+            assertThat(second.activations.get()).isZero();
+            assertThat(first.resets.get()).isZero();
+            first.hold = false;
+            first.completeHeld(0);
+            traffic.awaitEchoes(2, firstSerial);
+            traffic.run(64);
+        }
+    }
+
+    @Test
+    void refusesADeviceThatCannotServeTheNegotiatedRings() throws Exception {
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(true))) {
+            Traffic traffic = new Traffic(fe, 0);
+            traffic.run(8);
+            assertThatThrownBy(() -> backend.replaceDevice(new EchoDevice(3), Duration.ofSeconds(1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 queues instead of 2");
+            assertThatThrownBy(() -> backend.replaceDevice(new EchoDevice(2, true), Duration.ofSeconds(1)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("serves queues");
+            assertThatThrownBy(() -> backend.replaceDevice(new SplitOnly(), Duration.ofSeconds(1)))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("negotiated features 0x" + Long.toHexString(
+                            VirtioFeature.bit(VirtioFeature.RING_PACKED)));
+            traffic.run(64);
+            assertThat(first.served.get()).isEqualTo(72);
+            assertThat(first.resets.get()).isZero();
+        }
+    }
+
+    @Test
+    void aDeviceThatFailsToStartLeavesTheOldOneRunning() throws Exception {
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            Traffic traffic = new Traffic(fe, 0);
+            traffic.run(8);
+            assertThatThrownBy(() -> backend.replaceDevice(new FailingToStart(), Duration.ofSeconds(1)))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("failed to start");
+            traffic.run(64);
+            assertThat(first.served.get()).isEqualTo(72);
+            assertThat(first.activations.get()).isEqualTo(2); // reset, then started again
+        }
+    }
+
+    @Test
+    void withoutAFrontEndTheNextConnectionGetsTheNewDevice() throws Exception {
+        EchoDevice second = new EchoDevice(2);
+        assertThat(backend.replaceDevice(second, Duration.ofSeconds(1))).isZero();
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            new Traffic(fe, 0).run(16);
+        }
+        assertThat(second.served.get()).isEqualTo(16);
+        assertThat(first.served.get()).isZero();
+    }
+
+    private static void awaitHeld(EchoDevice device, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (device.heldCount() < count && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(device.heldCount()).isEqualTo(count);
+    }
+
+    /** Offers everything EchoDevice does but packed rings. */
+    private static final class SplitOnly extends AbstractVirtioDevice {
+        SplitOnly() {
+            super(0x7f, new int[] {1024, 1024}, EchoDevice.FEATURES & ~VirtioFeature.bit(VirtioFeature.RING_PACKED));
+        }
+
+        @Override
+        protected byte[] configSpace() {
+            return new byte[16];
+        }
+
+        @Override
+        protected void onActivate(long features, DeviceActivation activation) {
+        }
+
+        @Override
+        protected void onReset() {
+        }
+
+        @Override
+        public void queueNotified(int index) {
+        }
+    }
+
+    /** A device whose activation always fails (a backend that cannot open its file). */
+    private static final class FailingToStart extends AbstractVirtioDevice {
+        FailingToStart() {
+            super(0x7f, new int[] {1024, 1024}, EchoDevice.FEATURES);
+        }
+
+        @Override
+        protected byte[] configSpace() {
+            return new byte[16];
+        }
+
+        @Override
+        protected void onActivate(long features, DeviceActivation activation) {
+            throw new IllegalStateException("backend unavailable");
+        }
+
+        @Override
+        protected void onReset() {
+        }
+
+        @Override
+        public void queueNotified(int index) {
+        }
+    }
+}
