@@ -2,6 +2,7 @@ package org.jvirtio.itest;
 
 import static org.ops4j.pax.exam.CoreOptions.bundle;
 import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
+import static org.ops4j.pax.exam.CoreOptions.composite;
 import static org.ops4j.pax.exam.CoreOptions.junitBundles;
 import static org.ops4j.pax.exam.CoreOptions.options;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
@@ -14,7 +15,7 @@ import org.ops4j.pax.exam.Option;
  * The container every jvirtio itest runs in: Felix with SCR (and the OSGi APIs SCR needs as separate
  * bundles), JNA, and the jvirtio api, native and vring bundles as built by this reactor.
  */
-final class FelixOptions {
+public final class FelixOptions {
     private FelixOptions() {
     }
 
@@ -31,7 +32,7 @@ final class FelixOptions {
         return bundle(f.toURI().toString());
     }
 
-    static Option[] jvirtioInFelix() {
+    public static Option[] jvirtioInFelix() {
         return options(
                 // pax-logging-api's fallback logger prints DEBUG to stdout by default
                 systemProperty("org.ops4j.pax.logging.DefaultServiceLog.level").value("WARN"),
@@ -45,5 +46,22 @@ final class FelixOptions {
                 fileBundle("jvirtio-vring"),
                 junitBundles(),
                 cleanCaches());
+    }
+
+    /**
+     * {@link #jvirtioInFelix()} plus Configuration Admin, the vhost-user transport and the blk device
+     * bundle: devices configured as factory configurations, as the distribution runs them.
+     */
+    public static Option[] blkOverVhostUserInFelix() {
+        return options(
+                composite(jvirtioInFelix()),
+                fileBundle("org.apache.felix.configadmin"),
+                fileBundle("jvirtio-transport-vhost-user"),
+                fileBundle("jvirtio-device-blk"));
+    }
+
+    /** Where the bundle jars under test are; tests that update a bundle read its jar from here. */
+    public static File bundleFile(String name) {
+        return new File(System.getProperty("bundles.dir", "target/bundles"), name + ".jar");
     }
 }

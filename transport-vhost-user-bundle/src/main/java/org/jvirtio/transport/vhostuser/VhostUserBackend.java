@@ -159,6 +159,18 @@ public final class VhostUserBackend implements AutoCloseable {
         return runner.replaceDevice(next, drain);
     }
 
+    /**
+     * Serves {@code next} from the next connection on, ending the current one: the front end sees the
+     * back end go away, reconnects (QEMU: {@code -chardev socket,...,reconnect=N}) and negotiates
+     * afresh; requests it had in flight come back through its in-flight area if it shares one. For a
+     * device that {@link #replaceDevice} cannot put in place. Waits up to five seconds for the old
+     * connection to end.
+     */
+    public void disconnectAndServe(VirtioDevice next) {
+        Objects.requireNonNull(next, "next");
+        runner.disconnectAndServe(next, 5_000);
+    }
+
     /** Whether a front end is connected now. */
     public boolean isConnected() {
         return runner.isConnected();

@@ -17,14 +17,14 @@ import org.jvirtio.api.queue.DeviceQueue;
  * others complete out of order.
  * Configuration space: 16 bytes, bytes 8-15 writable.
  */
-final class EchoDevice extends AbstractVirtioDevice {
+public final class EchoDevice extends AbstractVirtioDevice {
     static final long FEATURES = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED,
             VirtioFeature.RING_EVENT_IDX, VirtioFeature.RING_INDIRECT_DESC);
 
-    final AtomicInteger activations = new AtomicInteger();
-    final AtomicInteger resets = new AtomicInteger();
-    final AtomicInteger served = new AtomicInteger();
-    volatile boolean hold;
+    public final AtomicInteger activations = new AtomicInteger();
+    public final AtomicInteger resets = new AtomicInteger();
+    public final AtomicInteger served = new AtomicInteger();
+    public volatile boolean hold;
     volatile java.util.function.IntPredicate holdPop = pop -> false;
     private int pops;
     final List<Integer> held = new ArrayList<>();
@@ -36,12 +36,12 @@ final class EchoDevice extends AbstractVirtioDevice {
 
     private final boolean concurrent;
 
-    EchoDevice(int queues) {
+    public EchoDevice(int queues) {
         this(queues, false);
     }
 
     /** With {@code concurrent} the device says it serves its queues concurrently (one serve lock each). */
-    EchoDevice(int queues, boolean concurrent) {
+    public EchoDevice(int queues, boolean concurrent) {
         super(0x7f, sizes(queues), FEATURES);
         this.concurrent = concurrent;
         for (int i = 0; i < 8; i++) {
@@ -103,7 +103,7 @@ final class EchoDevice extends AbstractVirtioDevice {
      * Completes the held chains from the calling thread, as a device finishing requests on a thread of
      * its own does (holding each queue's serve lock, as the API asks of such threads).
      */
-    void completeHeld(int index) {
+    public void completeHeld(int index) {
         DeviceQueue queue = activation.queue(index);
         synchronized (queue.serveLock()) {
             synchronized (held) {
@@ -120,7 +120,7 @@ final class EchoDevice extends AbstractVirtioDevice {
         }
     }
 
-    int heldCount() {
+    public int heldCount() {
         synchronized (held) {
             return held.size();
         }

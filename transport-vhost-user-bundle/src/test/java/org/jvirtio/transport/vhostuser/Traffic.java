@@ -9,7 +9,7 @@ import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.api.queue.ScatterGatherList;
 
 /** Drives chains through a front-end queue in batches and checks each echo. */
-final class Traffic {
+public final class Traffic {
     static final int BUFFER = 96;
 
     private final VhostUserFrontend frontend;
@@ -19,7 +19,7 @@ final class Traffic {
     private final long out;
     private int serial;
 
-    Traffic(VhostUserFrontend frontend, int queueIndex) {
+    public Traffic(VhostUserFrontend frontend, int queueIndex) {
         this.frontend = frontend;
         this.queueIndex = queueIndex;
         this.slots = frontend.queue(queueIndex).size() / 2;
@@ -28,7 +28,7 @@ final class Traffic {
     }
 
     /** Adds {@code count} chains (readable + writable) without waiting; returns the first serial. */
-    int add(int count) {
+    public int add(int count) {
         DriverQueue q = frontend.queue(queueIndex);
         ScatterGatherList sg = new ScatterGatherList(2);
         int first = serial;
@@ -44,14 +44,14 @@ final class Traffic {
     }
 
     /** Publishes and kicks if the ring asks for it. */
-    void kick() throws IOException {
+    public void kick() throws IOException {
         if (frontend.queue(queueIndex).kick()) {
             frontend.kick(queueIndex);
         }
     }
 
     /** Waits for {@code count} used chains and checks each against the pattern starting at {@code first}. */
-    void awaitEchoes(int count, int first) throws IOException {
+    public void awaitEchoes(int count, int first) throws IOException {
         DriverQueue q = frontend.queue(queueIndex);
         int got = 0;
         long deadline = System.nanoTime() + 10_000_000_000L;
@@ -74,7 +74,7 @@ final class Traffic {
     }
 
     /** Moves {@code total} chains in batches of half the ring. */
-    void run(int total) throws IOException {
+    public void run(int total) throws IOException {
         int left = total;
         while (left > 0) {
             int batch = Math.min(slots, left);

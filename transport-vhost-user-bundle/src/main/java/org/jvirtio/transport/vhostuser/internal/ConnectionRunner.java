@@ -100,6 +100,22 @@ public final class ConnectionRunner {
     }
 
     /**
+     * Ends the current connection, if any, resetting its device, and serves {@code next} to the next
+     * front end; waits up to {@code millis} for the connection's threads to finish.
+     */
+    public void disconnectAndServe(VirtioDevice next, long millis) {
+        Connection connection;
+        synchronized (lock) {
+            device = next;
+            connection = current;
+        }
+        if (connection != null) {
+            connection.close();
+        }
+        awaitIdle(millis);
+    }
+
+    /**
      * Waits up to {@code millis} (0: without limit) for the current connection to end.
      *
      * @return true if no connection is being served any more
