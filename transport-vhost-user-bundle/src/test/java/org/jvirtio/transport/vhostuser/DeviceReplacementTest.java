@@ -139,7 +139,7 @@ class DeviceReplacementTest {
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3 queues instead of 2");
             assertThatThrownBy(() -> backend.replaceDevice(new EchoDevice(2, true), Duration.ofSeconds(1)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("serves queues");
-            assertThatThrownBy(() -> backend.replaceDevice(new SplitOnly(), Duration.ofSeconds(1)))
+            assertThatThrownBy(() -> backend.replaceDevice(Inert.splitOnly(), Duration.ofSeconds(1)))
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("negotiated features 0x" + Long.toHexString(
                             VirtioFeature.bit(VirtioFeature.RING_PACKED)));
@@ -154,7 +154,7 @@ class DeviceReplacementTest {
         try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
             Traffic traffic = new Traffic(fe, 0);
             traffic.run(8);
-            assertThatThrownBy(() -> backend.replaceDevice(new FailingToStart(), Duration.ofSeconds(1)))
+            assertThatThrownBy(() -> backend.replaceDevice(Inert.failingToStart(), Duration.ofSeconds(1)))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("failed to start");
             traffic.run(64);
             assertThat(first.served.get()).isEqualTo(72);
@@ -181,10 +181,23 @@ class DeviceReplacementTest {
         assertThat(device.heldCount()).isEqualTo(count);
     }
 
-    /** Offers everything EchoDevice does but packed rings. */
-    private static final class SplitOnly extends AbstractVirtioDevice {
-        SplitOnly() {
-            super(0x7f, new int[] {1024, 1024}, EchoDevice.FEATURES & ~VirtioFeature.bit(VirtioFeature.RING_PACKED));
+    /** A device that serves nothing: offers {@code features}; with {@code failing}, refuses to start. */
+    private static final class Inert extends AbstractVirtioDevice {
+        private final boolean failing;
+
+        Inert(long features, boolean failing) {
+            super(0x7f, new int[] {1024, 1024}, features);
+            this.failing = failing;
+        }
+
+        /** Offers everything EchoDevice does but packed rings. */
+        static Inert splitOnly() {
+            return new Inert(EchoDevice.FEATURES & ~VirtioFeature.bit(VirtioFeature.RING_PACKED), false);
+        }
+
+        /** Fails to start, like a device whose backend cannot open its file. */
+        static Inert failingToStart() {
+            return new Inert(EchoDevice.FEATURES, true);
         }
 
         @Override
@@ -194,31 +207,9 @@ class DeviceReplacementTest {
 
         @Override
         protected void onActivate(long features, DeviceActivation activation) {
-        }
-
-        @Override
-        protected void onReset() {
-        }
-
-        @Override
-        public void queueNotified(int index) {
-        }
-    }
-
-    /** A device whose activation always fails (a backend that cannot open its file). */
-    private static final class FailingToStart extends AbstractVirtioDevice {
-        FailingToStart() {
-            super(0x7f, new int[] {1024, 1024}, EchoDevice.FEATURES);
-        }
-
-        @Override
-        protected byte[] configSpace() {
-            return new byte[16];
-        }
-
-        @Override
-        protected void onActivate(long features, DeviceActivation activation) {
-            throw new IllegalStateException("backend unavailable");
+            if (failing) {
+                throw new IllegalStateException("backend unavailable");
+            }
         }
 
         @Override

@@ -37,6 +37,18 @@ class VhostUserTransportTest {
         };
     }
 
+    /** Binds {@code device} and activates the transport on {@code name}, as SCR does. */
+    private Path started(String name, EchoDevice device, long drainMillis) {
+        Path socket = dir.resolve(name);
+        transport.bindDevice(device);
+        transport.activate(config(socket, drainMillis));
+        return socket;
+    }
+
+    private static VhostUserFrontend connect(Path socket, boolean inflight) throws java.io.IOException {
+        return VhostUserFrontend.connect(socket, new VhostUserFrontend.Options().queues(2, 64).inflight(inflight));
+    }
+
     @Test
     void opensTheSocketOnlyOnceADeviceIsThere() throws Exception {
         Path socket = dir.resolve("late.sock");
@@ -45,7 +57,7 @@ class VhostUserTransportTest {
         assertThat(transport.backend()).isNull();
         EchoDevice device = new EchoDevice(2);
         transport.bindDevice(device);
-        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, new VhostUserFrontend.Options().queues(2, 64))) {
+        try (VhostUserFrontend fe = connect(socket, false)) {
             new Traffic(fe, 0).run(16);
         }
         assertThat(device.served.get()).isEqualTo(16);
@@ -53,11 +65,8 @@ class VhostUserTransportTest {
 
     @Test
     void aGreedyReplacementAndABundleUpdateKeepTheConnection() throws Exception {
-        Path socket = dir.resolve("swap.sock");
         EchoDevice first = new EchoDevice(2);
-        transport.bindDevice(first);
-        transport.activate(config(socket, 1000));
-        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, new VhostUserFrontend.Options().queues(2, 64))) {
+        try (VhostUserFrontend fe = connect(started("swap.sock", first, 1000), false)) {
             Traffic traffic = new Traffic(fe, 0);
             traffic.run(16);
             // a better-ranked device appears: SCR binds it, then unbinds the old one
@@ -84,11 +93,8 @@ class VhostUserTransportTest {
 
     @Test
     void aDeviceThatCannotTakeOverTheRingsCostsAReconnect() throws Exception {
-        Path socket = dir.resolve("incompatible.sock");
         EchoDevice first = new EchoDevice(2);
-        transport.bindDevice(first);
-        transport.activate(config(socket, 1000));
-        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, new VhostUserFrontend.Options().queues(2, 64))) {
+        try (VhostUserFrontend fe = connect(started("incompatible.sock", first, 1000), false)) {
             Traffic traffic = new Traffic(fe, 0);
             traffic.run(16);
             EchoDevice wider = new EchoDevice(3);
@@ -104,12 +110,8 @@ class VhostUserTransportTest {
 
     @Test
     void aLeavingDeviceThatKeepsItsRequestsCostsAReconnectAndTheyAreResubmitted() throws Exception {
-        Path socket = dir.resolve("stuck.sock");
         EchoDevice stuck = new EchoDevice(2);
-        transport.bindDevice(stuck);
-        transport.activate(config(socket, 100));
-        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket,
-                new VhostUserFrontend.Options().queues(2, 64).inflight(true))) {
+        try (VhostUserFrontend fe = connect(started("stuck.sock", stuck, 100), true)) {
             Traffic traffic = new Traffic(fe, 0);
             traffic.run(16);
             stuck.hold = true;
