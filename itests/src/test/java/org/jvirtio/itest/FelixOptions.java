@@ -49,15 +49,17 @@ public final class FelixOptions {
     }
 
     /**
-     * {@link #jvirtioInFelix()} plus Configuration Admin, the vhost-user transport and the blk device
-     * bundle: devices configured as factory configurations, as the distribution runs them.
+     * {@link #jvirtioInFelix()} plus Configuration Admin, the vhost-user transport, the blk device
+     * bundle and the platform bundle (device instances): devices configured as factory
+     * configurations, as the distribution runs them.
      */
     public static Option[] blkOverVhostUserInFelix() {
         return options(
                 composite(jvirtioInFelix()),
                 fileBundle("org.apache.felix.configadmin"),
                 fileBundle("jvirtio-transport-vhost-user"),
-                fileBundle("jvirtio-device-blk"));
+                fileBundle("jvirtio-device-blk"),
+                fileBundle("jvirtio-platform"));
     }
 
     /** Where the bundle jars under test are; tests that update a bundle read its jar from here. */

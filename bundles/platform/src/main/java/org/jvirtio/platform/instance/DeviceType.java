@@ -1,0 +1,22 @@
+package org.jvirtio.platform.instance;
+
+import java.util.Set;
+
+/**
+ * How one device type's instance keys become its backend's and its device's configurations. The
+ * factory PIDs are the device bundles' (plain strings: this bundle depends on no device bundle, so a
+ * device bundle can be updated or missing without it).
+ */
+interface DeviceType {
+
+    /** The {@code type} value, e.g. {@code blk}. */
+    String name();
+
+    /** The keys this type reads, besides the transport's and {@code id}/{@code type}. */
+    Set<String> keys();
+
+    ComponentConfig backend(InstanceKeys keys);
+
+    /** The device, without its {@code backend.target} (the instance adds it: it names a backend generation). */
+    ComponentConfig device(InstanceKeys keys);
+}

@@ -1,0 +1,69 @@
+package org.jvirtio.platform.instance;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * virtio-net instances: {@code backend=switch|sink|tap}, {@code switch=NAME}, {@code ifname=NAME},
+ * {@code mac}, {@code mtu}, {@code queues} (queue pairs), {@code packed}, {@code mrg_rxbuf}.
+ */
+final class NetType implements DeviceType {
+    static final String DEVICE_PID = "org.jvirtio.net.device";
+    static final Map<String, String> BACKENDS = Map.of(
+            "switch", "org.jvirtio.net.backend.switch",
+            "sink", "org.jvirtio.net.backend.sink",
+            "tap", "org.jvirtio.net.backend.tap");
+    private static final Pattern MAC = Pattern.compile("[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}");
+    /** Linux IFNAMSIZ - 1, without '/', whitespace or ':'. */
+    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
+
+    @Override
+    public String name() {
+        return "net";
+    }
+
+    @Override
+    public Set<String> keys() {
+        return Set.of("backend", "switch", "ifname", "mac", "mtu", "queues", "packed", "mrg_rxbuf");
+    }
+
+    @Override
+    public ComponentConfig backend(InstanceKeys keys) {
+        String backend = keys.choice("backend", "switch", BACKENDS.keySet());
+        Map<String, Object> p = new HashMap<>();
+        if (backend.equals("switch")) {
+            p.put("name", keys.text("switch", "default"));
+        } else if (keys.has("switch")) {
+            throw keys.error("switch", "only backend=switch has a switch");
+        }
+        if (backend.equals("tap")) {
+            String ifname = keys.required("ifname");
+            if (!IFNAME.matcher(ifname).matches()) {
+                throw keys.error("ifname", "'" + ifname + "' is not an interface name (up to 15 of A-Z a-z 0-9 _ . -)");
+            }
+            p.put("ifname", ifname);
+        } else if (keys.has("ifname")) {
+            throw keys.error("ifname", "only backend=tap has an ifname");
+        }
+        return new ComponentConfig(BACKENDS.get(backend), p);
+    }
+
+    @Override
+    public ComponentConfig device(InstanceKeys keys) {
+        Map<String, Object> p = new HashMap<>();
+        if (keys.has("mac")) {
+            String mac = keys.required("mac");
+            if (!MAC.matcher(mac).matches() || (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
+                throw keys.error("mac", "'" + mac + "' is not a unicast address like 52:54:00:12:34:56");
+            }
+            p.put("mac", mac.toLowerCase(java.util.Locale.ROOT));
+        }
+        p.put("mtu", keys.number("mtu", 1500, 68, 65535));
+        p.put("queues", keys.number("queues", 1, 1, 256));
+        p.put("packed", keys.flag("packed", true));
+        p.put("mergeable", keys.flag("mrg_rxbuf", true));
+        return new ComponentConfig(DEVICE_PID, p);
+    }
+}
