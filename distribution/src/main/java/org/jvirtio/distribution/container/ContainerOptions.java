@@ -1,0 +1,78 @@
+package org.jvirtio.distribution.container;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.jvirtio.distribution.UsageException;
+import org.jvirtio.platform.instance.DeviceSpecs;
+import org.jvirtio.platform.instance.InstanceConfigException;
+
+/**
+ * The container's command line: {@code --device SPEC} (repeated), {@code --run-dir},
+ * {@code --conf-dir}, {@code --deploy-dir} (defaults {@code run}, {@code conf}, {@code deploy} under the
+ * working directory), {@code --no-shell}, {@code --help}. Every {@code --device} is checked here, so
+ * a typo ends the launch with a usage error instead of a log line inside the running container.
+ */
+record ContainerOptions(List<String> devices, Path runDir, Path confDir, Path deployDir, boolean shell,
+        boolean help) {
+
+    static ContainerOptions parse(List<String> args) throws UsageException {
+        List<String> devices = new ArrayList<>();
+        Path run = Path.of("run");
+        Path conf = Path.of("conf");
+        Path deploy = Path.of("deploy");
+        boolean shell = true;
+        boolean help = false;
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            String name = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
+            switch (name) {
+                case "--help", "-h" -> help = true;
+                case "--no-shell" -> shell = false;
+                case "--device", "--run-dir", "--conf-dir", "--deploy-dir" -> {
+                    String value;
+                    if (arg.length() > name.length()) {
+                        value = arg.substring(name.length() + 1);
+                    } else if (i + 1 < args.size()) {
+                        value = args.get(++i);
+                    } else {
+                        throw new UsageException(name + " needs a value");
+                    }
+                    switch (name) {
+                        case "--device" -> devices.add(checked(value));
+                        case "--run-dir" -> run = Path.of(value);
+                        case "--conf-dir" -> conf = Path.of(value);
+                        default -> deploy = Path.of(value);
+                    }
+                }
+                default -> throw new UsageException("unknown option " + arg + " (see --help)");
+            }
+        }
+        return new ContainerOptions(List.copyOf(devices), run.toAbsolutePath(), conf.toAbsolutePath(),
+                deploy.toAbsolutePath(), shell, help);
+    }
+
+    private static String checked(String spec) throws UsageException {
+        try {
+            Map<String, String> keys = DeviceSpecs.parse(spec);
+            DeviceSpecs.check(keys);
+            return spec;
+        } catch (InstanceConfigException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    /** The devices served when neither the command line nor {@code conf/} names any. */
+    List<String> defaultDevices() {
+        return List.of(
+                "blk,id=blk0,socket=" + escaped(runDir.resolve("blk0.sock")) + ",path="
+                        + escaped(runDir.resolve("blk0.img")) + ",size=1G",
+                "net,id=net0,socket=" + escaped(runDir.resolve("net0.sock")) + ",backend=switch,switch=default");
+    }
+
+    private static String escaped(Path path) {
+        return path.toString().replace(",", ",,");
+    }
+}
