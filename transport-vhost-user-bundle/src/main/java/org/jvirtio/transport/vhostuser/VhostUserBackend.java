@@ -11,9 +11,11 @@ import java.time.Duration;
 import java.util.Objects;
 
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.management.QueueStatistics;
 import org.jvirtio.nativeio.UnixServerSocket;
 import org.jvirtio.transport.vhostuser.internal.AcceptLoop;
 import org.jvirtio.transport.vhostuser.internal.ConnectLoop;
+import org.jvirtio.transport.vhostuser.internal.Connection;
 import org.jvirtio.transport.vhostuser.internal.ConnectionRunner;
 
 /**
@@ -169,6 +171,28 @@ public final class VhostUserBackend implements AutoCloseable {
     public void disconnectAndServe(VirtioDevice next) {
         Objects.requireNonNull(next, "next");
         runner.disconnectAndServe(next, 5_000);
+    }
+
+    /** What the back end is doing: {@code waiting} (no front end), {@code connected}, {@code running}, {@code needs-reset}. */
+    public String state() {
+        Connection c = runner.current();
+        return c == null ? "waiting" : c.state();
+    }
+
+    /** The features the connected front end acknowledged; 0 without one. */
+    public long negotiatedFeatures() {
+        Connection c = runner.current();
+        return c == null ? 0 : c.negotiatedFeatures();
+    }
+
+    /** Counters of ring {@code index} since this back end started, across connections. */
+    public QueueStatistics queueStatistics(int index) {
+        return runner.counters().statistics(index);
+    }
+
+    /** The device served now (a stand-in while a replacement is under way). */
+    public VirtioDevice device() {
+        return runner.device();
     }
 
     /** Whether a front end is connected now. */

@@ -10,7 +10,7 @@ import org.jvirtio.api.queue.ScatterGatherList;
 
 /** Drives chains through a front-end queue in batches and checks each echo. */
 public final class Traffic {
-    static final int BUFFER = 96;
+    public static final int BUFFER = 96;
 
     private final VhostUserFrontend frontend;
     private final int queueIndex;

@@ -1,5 +1,7 @@
 package org.jvirtio.api.device;
 
+import java.util.Map;
+
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -56,4 +58,14 @@ public interface VirtioDevice {
 
     /** Stops the device and forgets all driver state; the device may be activated again. */
     void reset();
+
+    /**
+     * The device model's counters by name (requests, errors by reason, ...), summed over its queues,
+     * for the shell and JMX. Read from any thread: a value may lag behind by the requests in progress.
+     *
+     * @since 1.3
+     */
+    default Map<String, Long> counters() {
+        return Map.of();
+    }
 }

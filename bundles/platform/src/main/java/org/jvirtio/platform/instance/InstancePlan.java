@@ -42,6 +42,7 @@ record InstancePlan(String id, ComponentConfig backend, ComponentConfig device, 
         t.put("reconnect", keys.number("reconnect", 1, 1, 3600));
         t.put("drainMillis", (long) keys.number("drain_ms", 5000, 0, 600_000));
         t.put("device.target", "(" + ID_PROPERTY + "=" + keys.id() + ")");
+        t.put(ID_PROPERTY, keys.id()); // the transport registers the served device under this name
         return new InstancePlan(keys.id(), backend, new ComponentConfig(device.factoryPid(), d),
                 new ComponentConfig(TRANSPORT_PID, t));
     }

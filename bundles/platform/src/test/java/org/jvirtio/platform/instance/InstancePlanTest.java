@@ -27,7 +27,7 @@ class InstancePlanTest {
                 .containsEntry("serial", "blk0").containsEntry("jvirtio.id", "blk0");
         assertThat(p.transport()).isEqualTo(new ComponentConfig("org.jvirtio.vhostuser.transport",
                 Map.of("socket", "/run/j/blk0.sock", "client", false, "reconnect", 1, "drainMillis", 5000L,
-                        "device.target", "(jvirtio.id=blk0)")));
+                        "device.target", "(jvirtio.id=blk0)", "jvirtio.id", "blk0")));
     }
 
     @Test

@@ -1,6 +1,9 @@
 package org.jvirtio.device.blk;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 import org.jvirtio.api.VirtioDeviceId;
 import org.jvirtio.api.VirtioFeature;
@@ -12,6 +15,7 @@ import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.device.blk.backend.BlockBackend;
 import org.jvirtio.device.blk.request.BlockProtocol;
 import org.jvirtio.device.blk.request.DiskLimits;
+import org.jvirtio.device.blk.request.RequestError;
 import org.jvirtio.device.blk.request.RequestParser;
 import org.jvirtio.device.blk.worker.QueueWorker;
 import org.jvirtio.device.blk.worker.RequestExecutor;
@@ -133,6 +137,26 @@ public final class BlockDevice extends AbstractVirtioDevice {
     /** The counters of queue {@code index}; they live as long as the device, across resets. */
     public QueueMetrics metrics(int index) {
         return metrics[index];
+    }
+
+    /**
+     * Every {@link BlockCounter} and every request error ({@code error.NAME}) summed over the queues,
+     * names in lower case: what the shell and JMX show.
+     */
+    @Override
+    public Map<String, Long> counters() {
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (BlockCounter c : BlockCounter.values()) {
+            counters.put(c.name().toLowerCase(Locale.ROOT), count(c));
+        }
+        for (RequestError e : RequestError.values()) {
+            long sum = 0;
+            for (QueueMetrics m : metrics) {
+                sum += m.errors(e);
+            }
+            counters.put("error." + e.name().toLowerCase(Locale.ROOT), sum);
+        }
+        return counters;
     }
 
     /** {@code counter} summed over all queues (a reader's view: the queues keep counting meanwhile). */

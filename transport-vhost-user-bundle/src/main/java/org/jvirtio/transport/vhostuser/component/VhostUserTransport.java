@@ -6,8 +6,11 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.management.QueueStatistics;
+import org.jvirtio.api.management.ServedDevice;
 import org.jvirtio.transport.vhostuser.VhostUserBackend;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -36,9 +39,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * <p>The socket is opened when the first device arrives, not before: a front end never meets a
  * socket with nothing behind it.
  */
-@Component(configurationPid = VhostUserTransport.PID, configurationPolicy = ConfigurationPolicy.REQUIRE, service = {})
+@Component(configurationPid = VhostUserTransport.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
+        service = ServedDevice.class, immediate = true)
 @Designate(ocd = VhostUserTransport.Config.class, factory = true)
-public final class VhostUserTransport {
+public final class VhostUserTransport implements ServedDevice {
     public static final String PID = "org.jvirtio.vhostuser.transport";
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
 
@@ -62,13 +66,16 @@ public final class VhostUserTransport {
 
     private final Object lock = new Object();
     private Config config;
+    private String id = "";
     private VirtioDevice bound;
     private VhostUserBackend backend;
 
     @Activate
-    void activate(Config config) {
+    void activate(Config config, Map<String, Object> properties) {
         synchronized (lock) {
             this.config = config;
+            Object name = properties.get(ServedDevice.ID);
+            this.id = name != null ? name.toString() : String.valueOf(Path.of(config.socket()).getFileName());
             if (bound != null) {
                 open(bound);
             }
@@ -120,6 +127,81 @@ public final class VhostUserTransport {
             return backend;
         }
     }
+
+    // ------------------------------------------------------------------ ServedDevice
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public int deviceType() {
+        VirtioDevice d = current();
+        return d == null ? 0 : d.deviceId();
+    }
+
+    @Override
+    public String transport() {
+        return "vhost-user";
+    }
+
+    @Override
+    public String address() {
+        synchronized (lock) {
+            return config == null ? "" : (config.client() ? "client:" : "") + config.socket();
+        }
+    }
+
+    @Override
+    public String state() {
+        VhostUserBackend b = backend();
+        if (b == null) {
+            return "waiting";
+        }
+        return b.device() instanceof AbsentDevice ? "device-absent" : b.state();
+    }
+
+    @Override
+    public long negotiatedFeatures() {
+        VhostUserBackend b = backend();
+        return b == null ? 0 : b.negotiatedFeatures();
+    }
+
+    @Override
+    public int queueCount() {
+        VirtioDevice d = current();
+        return d == null ? 0 : d.queueCount();
+    }
+
+    @Override
+    public QueueStatistics queueStatistics(int index) {
+        VhostUserBackend b = backend();
+        return b == null ? QueueStatistics.NONE : b.queueStatistics(index);
+    }
+
+    @Override
+    public Map<String, Long> deviceCounters() {
+        VirtioDevice d = current();
+        return d == null ? Map.of() : d.counters();
+    }
+
+    @Override
+    public void reset() {
+        VhostUserBackend b = backend();
+        if (b != null) {
+            LOG.log(Level.INFO, "{0}: reset on request: the front end reconnects", id);
+            b.disconnectAndServe(b.device());
+        }
+    }
+
+    private VirtioDevice current() {
+        synchronized (lock) {
+            return backend != null ? backend.device() : bound;
+        }
+    }
+
+    // ------------------------------------------------------------------ serving
 
     private void open(VirtioDevice device) {
         Path socket = Path.of(config.socket());

@@ -77,7 +77,9 @@ public final class Connection implements Runnable {
     private volatile boolean closing;
     private String broken;
 
-    public Connection(VirtioDevice device, UnixSocket socket, String name) throws NativeException {
+    /** @param counters the back end's counters of each ring, grown to this device's queue count as needed */
+    public Connection(VirtioDevice device, UnixSocket socket, String name, RingCounters counters)
+            throws NativeException {
         this.device = device;
         this.socket = socket;
         this.name = name;
@@ -85,7 +87,7 @@ public final class Connection implements Runnable {
         int count = Math.min(device.queueCount(), 256);
         this.rings = new VringState[count];
         for (int i = 0; i < count; i++) {
-            rings[i] = new VringState(i, concurrentQueues ? new Object() : deviceLock);
+            rings[i] = new VringState(i, concurrentQueues ? new Object() : deviceLock, counters.of(i));
         }
         this.handlers = new Handlers(this);
     }
@@ -221,6 +223,7 @@ public final class Connection implements Runnable {
             }
             try {
                 kick.read();
+                ring.counters.kicked();
             } catch (NativeException | RuntimeException e) {
                 ring.worker.unwatch(kick);
                 return "ring " + ring.index + ": cannot read its kick descriptor: " + e.getMessage();
@@ -237,7 +240,11 @@ public final class Connection implements Runnable {
                 return memoryFault("serving queue " + ring.index, e);
             }
             QueueError error = ring.slot.error();
-            return error == QueueError.NONE ? null : "queue " + ring.index + ": " + error.description();
+            if (error == QueueError.NONE) {
+                return null;
+            }
+            ring.counters.failed();
+            return "queue " + ring.index + ": " + error.description();
         }
     }
 
@@ -388,6 +395,20 @@ public final class Connection implements Runnable {
     public Duration replaceDevice(VirtioDevice next, Duration drain) {
         synchronized (lock) {
             return new DeviceReplacement(this).replace(next, drain);
+        }
+    }
+
+    /** {@code running} (device started), {@code needs-reset} or {@code connected}, for management. */
+    public String state() {
+        synchronized (lock) {
+            return needsReset ? "needs-reset" : active ? "running" : "connected";
+        }
+    }
+
+    /** The features the front end acknowledged (protocol-features bit left out); 0 before it did. */
+    public long negotiatedFeatures() {
+        synchronized (lock) {
+            return ackedFeatures & ~F_PROTOCOL_FEATURES;
         }
     }
 
@@ -563,6 +584,7 @@ public final class Connection implements Runnable {
             }
             try {
                 call.signal();
+                rings[index].counters.interrupted();
             } catch (NativeException | IllegalStateException e) {
                 // replaced or closed meanwhile: the front end sends a new call descriptor with the new ring
                 LOG.log(Level.DEBUG, "{0}: call eventfd of queue {1}: {2}", name, index, e.getMessage());

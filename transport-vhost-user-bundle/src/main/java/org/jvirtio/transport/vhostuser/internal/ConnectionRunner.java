@@ -24,6 +24,7 @@ public final class ConnectionRunner {
     private volatile VirtioDevice device;
     private final String baseName;
     private final AtomicInteger connections = new AtomicInteger();
+    private final RingCounters counters = new RingCounters();
     private final Object lock = new Object();
     private int serial;
     private Connection current;
@@ -46,6 +47,24 @@ public final class ConnectionRunner {
         return connections.get();
     }
 
+    /** The counters of every ring served so far, across connections. */
+    public RingCounters counters() {
+        return counters;
+    }
+
+    /** The connection being served now, or null. */
+    public Connection current() {
+        synchronized (lock) {
+            Thread t = currentThread;
+            return t != null && t.isAlive() ? current : null;
+        }
+    }
+
+    /** The device served now (or to the next front end). */
+    public VirtioDevice device() {
+        return device;
+    }
+
     /** Whether a connection is being served now. */
     public boolean isConnected() {
         Thread t = currentThread;
@@ -66,7 +85,7 @@ public final class ConnectionRunner {
             }
             String name = baseName + "#" + (++serial);
             try {
-                Connection connection = new Connection(device, socket, name);
+                Connection connection = new Connection(device, socket, name, counters);
                 Thread thread = new Thread(connection, "vhost-user " + name);
                 thread.setDaemon(true);
                 current = connection;

@@ -19,14 +19,18 @@ import org.jvirtio.vring.DeviceVring;
  */
 public final class QueueSlot implements DeviceQueue {
     private final Object serveLock;
+    private final QueueCounters counters;
+    /** Completions since the last publish: a publish after some that interrupts nobody was suppressed. */
+    private int unpublished;
     private volatile DeviceVring vring;
     private volatile boolean paused;
     private InflightTracker inflight;
     /** With IN_ORDER and tracking: completions reach the tracker when the ring releases them. */
     private InOrderRelease inOrder;
 
-    QueueSlot(Object serveLock) {
+    QueueSlot(Object serveLock, QueueCounters counters) {
         this.serveLock = serveLock;
+        this.counters = counters;
     }
 
     /** The ring's serve lock: a device filling this queue from another thread holds it. */
@@ -94,12 +98,17 @@ public final class QueueSlot implements DeviceQueue {
         }
         InflightTracker tracking = inflight;
         if (tracking == null) {
-            return ring.pop(view.inner);
+            if (!ring.pop(view.inner)) {
+                return false;
+            }
+            counters.popped(view.inner.readableBytes());
+            return true;
         }
         int availBefore = ring.availPosition();
         if (!ring.pop(view.inner)) {
             return false;
         }
+        counters.popped(view.inner.readableBytes());
         tracking.popped(ring, availBefore, view.inner);
         InOrderRelease order = inOrder;
         if (order != null) {
@@ -121,6 +130,8 @@ public final class QueueSlot implements DeviceQueue {
             return; // the ring was stopped while the device held this chain: the front end owns it now
         }
         ring.addUsed(head, ringSlots, writtenLength);
+        counters.completed(writtenLength);
+        unpublished++;
         InflightTracker tracking = inflight;
         if (tracking != null) {
             InOrderRelease order = inOrder;
@@ -139,16 +150,22 @@ public final class QueueSlot implements DeviceQueue {
             return false;
         }
         InflightTracker tracking = inflight;
+        boolean notify;
         if (tracking == null) {
-            return ring.publishUsed();
+            notify = ring.publishUsed();
+        } else {
+            InOrderRelease order = inOrder;
+            if (order != null) {
+                order.release(tracking);
+            }
+            tracking.publishing(ring);
+            notify = ring.publishUsed();
+            tracking.published(ring);
         }
-        InOrderRelease order = inOrder;
-        if (order != null) {
-            order.release(tracking);
+        if (!notify && unpublished > 0) {
+            counters.suppressed();
         }
-        tracking.publishing(ring);
-        boolean notify = ring.publishUsed();
-        tracking.published(ring);
+        unpublished = 0;
         return notify;
     }
 

@@ -21,6 +21,8 @@ final class VringState {
      * one at a time ({@code VirtioDevice.servesQueuesConcurrently()} false).
      */
     final Object serveLock;
+    /** This ring's counters; they belong to the back end and outlive the connection. */
+    final QueueCounters counters;
     /** This ring's thread, from its first kick descriptor to the end of the connection. */
     RingWorker worker;
 
@@ -49,10 +51,11 @@ final class VringState {
      */
     boolean staleViews;
 
-    VringState(int index, Object serveLock) {
+    VringState(int index, Object serveLock, QueueCounters counters) {
         this.index = index;
         this.serveLock = serveLock;
-        this.slot = new QueueSlot(serveLock);
+        this.counters = counters;
+        this.slot = new QueueSlot(serveLock, counters);
     }
 
     /** The epoll tag of the current kick descriptor: index in bits 0-7, generation above. */

@@ -41,7 +41,7 @@ class VhostUserTransportTest {
     private Path started(String name, EchoDevice device, long drainMillis) {
         Path socket = dir.resolve(name);
         transport.bindDevice(device);
-        transport.activate(config(socket, drainMillis));
+        transport.activate(config(socket, drainMillis), java.util.Map.of("jvirtio.id", "dev0"));
         return socket;
     }
 
@@ -52,7 +52,7 @@ class VhostUserTransportTest {
     @Test
     void opensTheSocketOnlyOnceADeviceIsThere() throws Exception {
         Path socket = dir.resolve("late.sock");
-        transport.activate(config(socket, 1000));
+        transport.activate(config(socket, 1000), java.util.Map.of());
         assertThat(socket).doesNotExist();
         assertThat(transport.backend()).isNull();
         EchoDevice device = new EchoDevice(2);
@@ -129,6 +129,39 @@ class VhostUserTransportTest {
             traffic.awaitEchoes(3, held);
             traffic.run(16);
             assertThat(next.served.get()).isEqualTo(19);
+        }
+    }
+
+    @Test
+    void tellsWhatItServesAndCountsPerQueue() throws Exception {
+        EchoDevice device = new EchoDevice(2);
+        Path socket = started("stats.sock", device, 1000);
+        assertThat(transport.id()).isEqualTo("dev0");
+        assertThat(transport.address()).isEqualTo(socket.toString());
+        assertThat(transport.state()).isEqualTo("waiting");
+        try (VhostUserFrontend fe = connect(socket, false)) {
+            new Traffic(fe, 0).run(40);
+            assertThat(transport.state()).isEqualTo("running");
+            assertThat(transport.deviceType()).isEqualTo(0x7f);
+            assertThat(transport.queueCount()).isEqualTo(2);
+            assertThat(transport.negotiatedFeatures()).isEqualTo(fe.features());
+            var q0 = transport.queueStatistics(0);
+            assertThat(q0.chains()).isEqualTo(40);
+            assertThat(q0.completed()).isEqualTo(40);
+            assertThat(q0.bytesRead()).isEqualTo(40L * Traffic.BUFFER);
+            assertThat(q0.bytesWritten()).isEqualTo(40L * Traffic.BUFFER);
+            assertThat(q0.kicks()).isPositive();
+            assertThat(q0.interrupts() + q0.suppressed()).isPositive();
+            assertThat(q0.errors()).isZero();
+            assertThat(transport.queueStatistics(1).chains()).isZero();
+            transport.unbindDevice(device);
+            assertThat(transport.state()).isEqualTo("device-absent");
+            transport.bindDevice(new EchoDevice(2));
+            transport.reset();
+            assertThat(transport.backend().isConnected()).isFalse();
+            fe.reconnect();
+            new Traffic(fe, 0).run(8);
+            assertThat(transport.queueStatistics(0).completed()).as("counted across connections").isEqualTo(48);
         }
     }
 }

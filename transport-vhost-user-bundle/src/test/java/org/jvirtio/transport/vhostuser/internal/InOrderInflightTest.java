@@ -19,7 +19,7 @@ class InOrderInflightTest {
     void aCompletionHeldBackByTheRingStaysInFlightUntilReleased(boolean packed) throws Exception {
         long features = (packed ? InflightRig.PACKED : InflightRig.SPLIT) | VirtioFeature.bit(VirtioFeature.IN_ORDER);
         InflightRig rig = new InflightRig(16, features);
-        QueueSlot slot = new QueueSlot(new Object());
+        QueueSlot slot = new QueueSlot(new Object(), new QueueCounters());
         slot.plug(rig.ring, rig.tracker, true);
         DescriptorChain chain = slot.newChain();
         int[] heads = new int[3];
