@@ -187,9 +187,32 @@ class UntrustedFrontEndTest {
             assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), single, small)).isNotZero();
             single.putLong(16, 4096);
             assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), single, small)).isZero();
-            assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), single, small)).isNotZero(); // overlaps itself
+            ByteBuffer shifted = Message.allocate(40);
+            shifted.putLong(8, GPA).putLong(16, 4096).putLong(24, UVA + 8192).putLong(32, 0);
+            assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), shifted, small)).isNotZero(); // overlaps
             assertThat(peer.sendAcked(Request.REM_MEM_REG.code(), single)).isZero();
             assertThat(peer.sendAcked(Request.REM_MEM_REG.code(), single)).isNotZero(); // gone already
+            stillAlive(peer);
+        }
+    }
+
+    /**
+     * QEMU 7.2 sends every region once per vhost device, and a multi-queue net device has one per queue
+     * pair on one connection: the same region again is counted, and goes on its last removal.
+     */
+    @Test
+    void theSameRegionAddedAgainIsCountedNotRefused() throws IOException {
+        try (RawPeer peer = new RawPeer(socket).handshake(); NativeFd mem = Memfd.create("mem", 4096)) {
+            ByteBuffer single = Message.allocate(40);
+            single.putLong(8, GPA).putLong(16, 4096).putLong(24, UVA).putLong(32, 0);
+            assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), single, mem)).isZero();
+            assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), single, mem)).isZero(); // pair 2's vhost device
+            ByteBuffer otherOffset = Message.allocate(40);
+            otherOffset.putLong(8, GPA).putLong(16, 2048).putLong(24, UVA).putLong(32, 2048);
+            assertThat(peer.sendAcked(Request.ADD_MEM_REG.code(), otherOffset, mem)).isNotZero(); // not the same
+            assertThat(peer.sendAcked(Request.REM_MEM_REG.code(), single)).isZero();
+            assertThat(peer.sendAcked(Request.REM_MEM_REG.code(), single)).isZero(); // the last reference
+            assertThat(peer.sendAcked(Request.REM_MEM_REG.code(), single)).isNotZero(); // gone now
             stillAlive(peer);
         }
     }

@@ -133,6 +133,11 @@ public final class MemoryRegion implements AutoCloseable {
         return size;
     }
 
+    /** Where in its file the region starts (the mmap offset the front end gave). */
+    public long mmapOffset() {
+        return fileEnd - size;
+    }
+
     public long userAddress() {
         return userAddress;
     }

@@ -4,6 +4,7 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 
 import org.jvirtio.nativeio.MappedMemory;
@@ -18,6 +19,8 @@ final class MemoryRequests {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
     private final Connection c;
     private final RingControl rings;
+    /** Regions added again while mapped (see {@link #addMemReg}), by how many times more. */
+    private final IdentityHashMap<MemoryRegion, Integer> extraReferences = new IdentityHashMap<>();
     private MappedMemory log;
     private NativeFd logFd;
 
@@ -48,6 +51,7 @@ final class MemoryRequests {
                 mapped.add(region(p, 8 + i * MemoryRegion.WIRE_SIZE, m.takeFd(i)));
             }
             install(MemoryTable.of(mapped));
+            extraReferences.clear(); // a whole new table: every region once
             mapped.clear();
             return Result.OK;
         } finally {
@@ -70,8 +74,21 @@ final class MemoryRequests {
         }
     }
 
+    /**
+     * Adds a region. QEMU 7.2 sends each region once per vhost device, and a multi-queue net device
+     * is one vhost device per queue pair on one connection: a region identical to one already mapped
+     * (address, size, user address, file offset) is that region again, counted, not refused as an
+     * overlap. REM_MEM_REG then removes it on its last reference.
+     */
     Result addMemReg(Message m) throws Failure {
-        MemoryRegion region = region(m.payload(), 8, m.takeFd(0));
+        ByteBuffer p = m.payload();
+        MemoryRegion same = c.table.find(p.getLong(8), p.getLong(16), p.getLong(24));
+        if (same != null && same.mmapOffset() == p.getLong(32)) {
+            m.takeFd(0).close();
+            extraReferences.merge(same, 1, Integer::sum);
+            return Result.OK;
+        }
+        MemoryRegion region = region(p, 8, m.takeFd(0));
         try {
             install(c.table.with(region));
             region = null;
@@ -88,6 +105,15 @@ final class MemoryRequests {
         if (region == null) {
             throw new Failure("no region [gpa 0x" + Long.toHexString(p.getLong(8)) + ", size 0x"
                     + Long.toHexString(p.getLong(16)) + ", uva 0x" + Long.toHexString(p.getLong(24)) + "]");
+        }
+        Integer extra = extraReferences.get(region);
+        if (extra != null) {
+            if (extra == 1) {
+                extraReferences.remove(region);
+            } else {
+                extraReferences.put(region, extra - 1);
+            }
+            return Result.OK; // another vhost device of the front end still has it
         }
         install(c.table.without(region));
         return Result.OK;
