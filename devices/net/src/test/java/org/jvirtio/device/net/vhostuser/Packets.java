@@ -13,6 +13,10 @@ final class Packets {
     static final int ETH = 14;
     static final int IP = 20;
     static final int UDP = 8;
+    static final int TCP = 20;
+    static final int TCP_ACK = 0x10;
+    static final int TCP_RST = 0x04;
+    static final int PROTO_TCP = 6;
     static final int PROTO_ICMP = 1;
     static final int PROTO_UDP = 17;
     static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};
@@ -64,6 +68,27 @@ final class Packets {
         }
         sum += PROTO_UDP + length;
         f.putShort(udp + 6, (short) fold(sum));
+        return f.array();
+    }
+
+    /**
+     * A TCP segment (ACK, no options) carrying {@code data}, its checksum left partial over the
+     * pseudo-header as for {@link #udpWithPartialChecksum}; as one frame it may be far beyond the MTU,
+     * for the other side to cut (TSO).
+     */
+    static byte[] tcpWithPartialChecksum(byte[] dstMac, byte[] srcMac, byte[] src, byte[] dst, int srcPort, int dstPort,
+            int seq, int ack, byte[] data) {
+        int length = TCP + data.length;
+        ByteBuffer f = ipv4(dstMac, srcMac, src, dst, PROTO_TCP, length);
+        int tcp = ETH + IP;
+        f.putShort((short) srcPort).putShort((short) dstPort).putInt(seq).putInt(ack).put((byte) (5 << 4))
+                .put((byte) TCP_ACK).putShort((short) 0xffff).putShort((short) 0).putShort((short) 0).put(data);
+        long sum = 0;
+        for (int i = 0; i < 8; i += 2) {
+            sum += f.getShort(ETH + 12 + i) & 0xffff;
+        }
+        sum += PROTO_TCP + length;
+        f.putShort(tcp + 16, (short) fold(sum));
         return f.array();
     }
 

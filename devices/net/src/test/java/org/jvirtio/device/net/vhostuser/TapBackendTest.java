@@ -76,7 +76,7 @@ class TapBackendTest {
     private static long features(boolean guestCsum) {
         long f = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_EVENT_IDX, NetFeatures.MAC,
                 NetFeatures.STATUS, NetFeatures.MTU, NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.MRG_RXBUF,
-                NetFeatures.CSUM);
+                NetFeatures.CSUM, NetFeatures.HOST_TSO4);
         return f | (guestCsum ? 1L << NetFeatures.GUEST_CSUM : 0);
     }
 
@@ -177,6 +177,34 @@ class TapBackendTest {
         assertThat(unreachable.getShort(icmp + 8 + Packets.IP + 2)).as("quoting our destination port").isEqualTo((short) 9);
         String snmp = namespace.exec("cat", "/proc/net/snmp");
         assertThat(udpCounter(snmp, "InCsumErrors")).isZero();
+    }
+
+    /**
+     * HOST_TSO4: the guest hands over one 4 KiB TCP segment (gso_size 1448) to a closed port; the
+     * host's stack takes it whole, checksum partial, and answers with a reset whose sequence number is
+     * our acknowledgement number. A lost NEEDS_CSUM would leave it a wrong checksum and no answer; a
+     * malformed GSO header the kernel refuses (EINVAL, counted by the port as an error).
+     */
+    @Test
+    void aTsoSegmentCrossesTheTapWhole() throws Exception {
+        start(false);
+        byte[] data = new byte[4000];
+        Arrays.fill(data, (byte) 'j');
+        int ack = 0x6a76_7470;
+        byte[] segment = Packets.tcpWithPartialChecksum(hostMac, GUEST_MAC, guestIp, hostIp, 40001, 9, 1, ack, data);
+        int headers = Packets.ETH + Packets.IP + Packets.TCP;
+        byte[] header = ByteBuffer.allocate(NetHeader.SIZE).order(ByteOrder.LITTLE_ENDIAN)
+                .put(NetHeader.FLAGS, (byte) NetHeader.F_NEEDS_CSUM).put(NetHeader.GSO_TYPE, (byte) NetHeader.GSO_TCPV4)
+                .putShort(NetHeader.HDR_LEN, (short) headers).putShort(NetHeader.GSO_SIZE, (short) 1448)
+                .putShort(NetHeader.CSUM_START, (short) (Packets.ETH + Packets.IP)).putShort(NetHeader.CSUM_OFFSET, (short) 16)
+                .array();
+        guest.send(1, header, segment);
+        int tcp = Packets.ETH + Packets.IP;
+        ByteBuffer reset = ByteBuffer.wrap(receiveMatching(f -> isIpv4(f, Packets.PROTO_TCP)
+                && (f.get(tcp + 13) & Packets.TCP_RST) != 0, false));
+        assertThat(reset.getShort(tcp)).as("from the closed port").isEqualTo((short) 9);
+        assertThat(reset.getInt(tcp + 4)).as("the reset's sequence number is our ack").isEqualTo(ack);
+        assertThat(device.metrics(1).get(NetCounter.TX_BYTES)).isEqualTo(segment.length);
     }
 
     /**

@@ -13,6 +13,7 @@ import org.jvirtio.nativeio.Tap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
@@ -41,9 +42,15 @@ public final class TapBackend implements NetBackend {
     @ObjectClassDefinition(name = "jvirtio net backend: tap", description = "A Linux TAP interface")
     public @interface Config {
         /** The interface's name, at most 15 bytes (e.g. "jv0"; "jv%d" lets the kernel number it). */
+        @AttributeDefinition(name = "Interface name", description = "The TAP interface, at most 15 bytes; created "
+                + "if it does not exist (needs CAP_NET_ADMIN) and then removed again when the device stops; a "
+                + "persistent one (ip tuntap add mode tap NAME) stays")
         String ifname();
 
         /** Carry checksum and TCP segmentation offloads through the vnet header. */
+        @AttributeDefinition(name = "Offloads", description = "Offer the guest checksum and TCP segmentation "
+                + "offloads (GUEST_CSUM, HOST/GUEST_TSO4/6, CTRL_GUEST_OFFLOADS), carried to and from the kernel in "
+                + "the vnet header; off: the device completes checksums itself")
         boolean offloads() default true;
     }
 
