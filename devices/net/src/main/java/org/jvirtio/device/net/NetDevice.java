@@ -196,14 +196,20 @@ public final class NetDevice extends AbstractVirtioDevice {
         RxFilter filter = VirtioFeature.has(features, NetFeatures.CTRL_RX) ? RxFilter.initial(mac()) : RxFilter.ALL;
         ReceivePath receive = new ReceivePath(rx, filter, receiveOffloads);
         NetPort port = backend.attach(receive, mac());
-        port.enableReceiveOffloads(receiveOffloads.asSet());
-        TxOffloads txOffloads = new TxOffloads(VirtioFeature.has(features, NetFeatures.CSUM),
-                VirtioFeature.has(features, NetFeatures.HOST_TSO4), VirtioFeature.has(features, NetFeatures.HOST_TSO6),
-                backend.offloads().contains(NetOffload.CSUM));
         TxQueue[] tx = new TxQueue[pairs];
-        for (int k = 0; k < pairs; k++) {
-            tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
-                    txOffloads);
+        try {
+            port.enableReceiveOffloads(receiveOffloads.asSet());
+            TxOffloads txOffloads = new TxOffloads(VirtioFeature.has(features, NetFeatures.CSUM),
+                    VirtioFeature.has(features, NetFeatures.HOST_TSO4), VirtioFeature.has(features, NetFeatures.HOST_TSO6),
+                    backend.offloads().contains(NetOffload.CSUM));
+            for (int k = 0; k < pairs; k++) {
+                tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
+                        txOffloads);
+            }
+        } catch (RuntimeException e) {
+            port.close(); // the activation fails: leave no port (and no TAP reader) behind
+            receive.stop();
+            throw e;
         }
         running = new Running(port, receive, rx, tx, ctrl, ctrlIndex);
     }

@@ -123,14 +123,6 @@ final class Packets {
         return (short) ~fold(sum);
     }
 
-    static String macText(byte[] mac) {
-        StringBuilder b = new StringBuilder();
-        for (byte m : mac) {
-            b.append(b.length() == 0 ? "" : ":").append(String.format("%02x", m & 0xff));
-        }
-        return b.toString();
-    }
-
     static String ipText(byte[] ip) {
         return (ip[0] & 0xff) + "." + (ip[1] & 0xff) + "." + (ip[2] & 0xff) + "." + (ip[3] & 0xff);
     }

@@ -21,6 +21,7 @@ import org.jvirtio.device.net.NetDeviceOptions;
 import org.jvirtio.device.net.NetFeatures;
 import org.jvirtio.device.net.NetHeader;
 import org.jvirtio.device.net.backend.FrameSink;
+import org.jvirtio.device.net.backend.tap.HostNamespace;
 import org.jvirtio.device.net.backend.tap.TapBackend;
 import org.jvirtio.device.net.backend.tap.TapPort;
 import org.jvirtio.transport.vhostuser.VhostUserBackend;
@@ -255,6 +256,12 @@ class TapBackendTest {
         public void flush() {
         }
     };
+
+    @Test
+    void aBackendWithoutAnInterfaceNameIsRefused() {
+        assertThatThrownBy(() -> new TapBackend(" ", true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("ifname");
+    }
 
     @Test
     void anInterfaceThatCannotBeOpenedFailsTheAttachByName() {

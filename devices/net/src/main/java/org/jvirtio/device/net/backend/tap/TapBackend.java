@@ -62,7 +62,11 @@ public final class TapBackend implements NetBackend {
         this(config.ifname(), config.offloads());
     }
 
+    /** @throws IllegalArgumentException without a name: the kernel would pick "tap%d", which nobody configured */
     public TapBackend(String ifname, boolean offloads) {
+        if (ifname == null || ifname.isBlank()) {
+            throw new IllegalArgumentException("tap backend: ifname is required");
+        }
         this.ifname = ifname;
         this.offloads = offloads ? Set.copyOf(EnumSet.allOf(NetOffload.class)) : Set.of();
     }

@@ -1,4 +1,4 @@
-package org.jvirtio.device.net.vhostuser;
+package org.jvirtio.device.net.backend.tap;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,14 +18,14 @@ import org.junit.jupiter.api.Assumptions;
  * are skipped with the reason; with {@code CI=true} that is a failure instead, so CI cannot pass by
  * skipping them.
  */
-final class HostNamespace implements AutoCloseable {
-    final String name;
+public final class HostNamespace implements AutoCloseable {
+    public final String name;
 
     private HostNamespace(String name) {
         this.name = name;
     }
 
-    static void unavailable(String why) {
+    public static void unavailable(String why) {
         if ("true".equalsIgnoreCase(System.getenv("CI"))) {
             throw new AssertionError(why);
         }
@@ -33,12 +33,12 @@ final class HostNamespace implements AutoCloseable {
     }
 
     /** A name no other interface has: {@code prefix} and random hex digits, at most 15 bytes. */
-    static String uniqueInterfaceName(String prefix) {
+    public static String uniqueInterfaceName(String prefix) {
         String name = prefix + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL);
         return name.length() > 15 ? name.substring(0, 15) : name;
     }
 
-    static HostNamespace create() throws IOException, InterruptedException {
+    public static HostNamespace create() throws IOException, InterruptedException {
         String name = "jvnet-" + Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xffff_ffffL);
         Result result = run("ip", "netns", "add", name);
         if (!result.ok()) {
@@ -48,14 +48,14 @@ final class HostNamespace implements AutoCloseable {
     }
 
     /** What a command printed and how it ended. */
-    record Result(int exit, String output) {
-        boolean ok() {
+    public record Result(int exit, String output) {
+        public boolean ok() {
             return exit == 0;
         }
     }
 
     /** Runs a command, bounded to 10 s; a missing program makes the test unavailable. */
-    static Result run(String... command) throws IOException, InterruptedException {
+    public static Result run(String... command) throws IOException, InterruptedException {
         Process process;
         try {
             process = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -71,7 +71,7 @@ final class HostNamespace implements AutoCloseable {
         return new Result(process.exitValue(), new String(output, StandardCharsets.UTF_8));
     }
 
-    static String runOk(String... command) throws IOException, InterruptedException {
+    public static String runOk(String... command) throws IOException, InterruptedException {
         Result result = run(command);
         if (!result.ok()) {
             throw new AssertionError(String.join(" ", command) + " exited " + result.exit() + ": " + result.output());
@@ -79,19 +79,19 @@ final class HostNamespace implements AutoCloseable {
         return result.output();
     }
 
-    static boolean linkExists(String ifname) throws IOException, InterruptedException {
+    public static boolean linkExists(String ifname) throws IOException, InterruptedException {
         return run("ip", "link", "show", "dev", ifname).ok();
     }
 
     /** {@code ip -n NS args...}, failing the test unless it succeeded. */
-    String ip(String... args) throws IOException, InterruptedException {
+    public String ip(String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of("ip", "-n", name));
         command.addAll(List.of(args));
         return runOk(command.toArray(String[]::new));
     }
 
     /** Runs {@code command} inside the namespace. */
-    String exec(String... command) throws IOException, InterruptedException {
+    public String exec(String... command) throws IOException, InterruptedException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", name));
         full.addAll(List.of(command));
         return runOk(full.toArray(String[]::new));
@@ -101,7 +101,7 @@ final class HostNamespace implements AutoCloseable {
      * Moves interface {@code ifname} in here, without IPv6 (no link-local address, so no neighbour
      * discovery between the test's frames), gives it {@code cidr} and brings it up.
      */
-    void adopt(String ifname, String cidr) throws IOException, InterruptedException {
+    public void adopt(String ifname, String cidr) throws IOException, InterruptedException {
         runOk("ip", "link", "set", "dev", ifname, "netns", name);
         ip("link", "set", "dev", ifname, "addrgenmode", "none");
         ip("address", "add", cidr, "dev", ifname);
@@ -109,12 +109,12 @@ final class HostNamespace implements AutoCloseable {
     }
 
     /** A permanent neighbour entry, so the stack answers {@code address} without asking by ARP first. */
-    void neighbour(String ifname, String address, byte[] mac) throws IOException, InterruptedException {
-        ip("neigh", "replace", address, "lladdr", Packets.macText(mac), "dev", ifname, "nud", "permanent");
+    public void neighbour(String ifname, String address, byte[] mac) throws IOException, InterruptedException {
+        ip("neigh", "replace", address, "lladdr", macText(mac), "dev", ifname, "nud", "permanent");
     }
 
     /** The interface's MAC address as the namespace reports it. */
-    byte[] mac(String ifname) throws IOException, InterruptedException {
+    public byte[] mac(String ifname) throws IOException, InterruptedException {
         String output = ip("-o", "link", "show", "dev", ifname);
         int at = output.indexOf("link/ether ");
         if (at < 0) {
@@ -126,6 +126,14 @@ final class HostNamespace implements AutoCloseable {
             mac[i] = (byte) Integer.parseInt(octets[i], 16);
         }
         return mac;
+    }
+
+    static String macText(byte[] mac) {
+        StringBuilder b = new StringBuilder();
+        for (byte m : mac) {
+            b.append(b.length() == 0 ? "" : ":").append(String.format("%02x", m & 0xff));
+        }
+        return b.toString();
     }
 
     @Override
