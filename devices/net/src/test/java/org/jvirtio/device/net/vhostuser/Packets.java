@@ -16,6 +16,7 @@ final class Packets {
     static final int TCP = 20;
     static final int TCP_ACK = 0x10;
     static final int TCP_RST = 0x04;
+    static final int TCP_SYN = 0x02;
     static final int PROTO_TCP = 6;
     static final int PROTO_ICMP = 1;
     static final int PROTO_UDP = 17;
@@ -89,6 +90,24 @@ final class Packets {
         }
         sum += PROTO_TCP + length;
         f.putShort(tcp + 16, (short) fold(sum));
+        return f.array();
+    }
+
+    /** A SYN-ACK (MSS 1460, window 65535, checksum complete) answering a SYN whose sequence number was {@code peerSeq}. */
+    static byte[] synAck(byte[] dstMac, byte[] srcMac, byte[] src, byte[] dst, int srcPort, int dstPort, int seq,
+            int peerSeq) {
+        int length = TCP + 4;
+        ByteBuffer f = ipv4(dstMac, srcMac, src, dst, PROTO_TCP, length);
+        int tcp = ETH + IP;
+        f.putShort((short) srcPort).putShort((short) dstPort).putInt(seq).putInt(peerSeq + 1).put((byte) (6 << 4))
+                .put((byte) (TCP_SYN | TCP_ACK)).putShort((short) 0xffff).putShort((short) 0).putShort((short) 0)
+                .put((byte) 2).put((byte) 4).putShort((short) 1460);
+        long sum = PROTO_TCP + length;
+        for (int i = 0; i < 8; i += 2) {
+            sum += f.getShort(ETH + 12 + i) & 0xffff;
+        }
+        sum += ~checksum(f, tcp, length) & 0xffff;
+        f.putShort(tcp + 16, (short) ~fold(sum));
         return f.array();
     }
 

@@ -74,6 +74,8 @@ class TapBackendTest {
         }
     }
 
+    private static final long GUEST_TSO4 = 1L << NetFeatures.GUEST_CSUM | 1L << NetFeatures.GUEST_TSO4;
+
     private static long features(boolean guestCsum) {
         long f = VirtioFeature.of(VirtioFeature.VERSION_1, VirtioFeature.RING_EVENT_IDX, NetFeatures.MAC,
                 NetFeatures.STATUS, NetFeatures.MTU, NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.MRG_RXBUF,
@@ -91,15 +93,19 @@ class TapBackendTest {
         }
     }
 
-    /** The device on a new TAP, the guest connected, the TAP in the namespace with the host's address. */
     private void start(boolean guestCsum) throws Exception {
+        start(features(guestCsum));
+    }
+
+    /** The device on a new TAP, the guest connected, the TAP in the namespace with the host's address. */
+    private void start(long features) throws Exception {
         requireTapAndNamespaces();
         namespace = HostNamespace.create();
         device = new NetDevice(new TapBackend(ifname, true), NetDeviceOptions.builder().mac(GUEST_MAC).queueSize(64).build());
         server = VhostUserBackend.start(device, dir.resolve("tap.sock"));
         fe = VhostUserFrontend.connect(dir.resolve("tap.sock"), new VhostUserFrontend.Options().queues(3, 64)
-                .features(features(guestCsum)));
-        assertThat(fe.features()).isEqualTo(features(guestCsum));
+                .features(features));
+        assertThat(fe.features()).isEqualTo(features);
         guest = new Guest(fe, true, 2048);
         // the device attached (and so created the interface) when the driver started it
         long deadline = System.nanoTime() + 5_000_000_000L;
@@ -231,6 +237,35 @@ class TapBackendTest {
             assertThat(Packets.udpChecksum(frame)).as("UDP checksum verifies").isZero();
         }
         assertThat(header.get(NetHeader.GSO_TYPE)).isZero();
+    }
+
+    /**
+     * GUEST_TSO4: the TAP is told (TUN_F_TSO4), so the host's TCP sends the guest segments larger than
+     * the MTU, described by the header (gso_type TCPV4, gso_size, a partial checksum), across several
+     * mergeable receive buffers. The guest plays just enough TCP: it answers the host's SYN.
+     */
+    @Test
+    void theHostSendsTheGuestWholeTsoSegmentsWhenItNegotiatedGuestTso4() throws Exception {
+        start(features(true) | GUEST_TSO4);
+        Process client = new ProcessBuilder("ip", "netns", "exec", namespace.name, "bash", "-c",
+                "head -c 60000 /dev/zero > /dev/tcp/" + Packets.ipText(guestIp) + "/7000").redirectErrorStream(true).start();
+        try {
+            int tcp = Packets.ETH + Packets.IP;
+            ByteBuffer syn = ByteBuffer.wrap(receiveMatching(f -> isIpv4(f, Packets.PROTO_TCP)
+                    && f.getShort(tcp + 2) == 7000 && (f.get(tcp + 13) & Packets.TCP_SYN) != 0, false));
+            int clientPort = syn.getShort(tcp) & 0xffff;
+            guest.send(Packets.synAck(hostMac, GUEST_MAC, guestIp, hostIp, 7000, clientPort, 0x1000, syn.getInt(tcp + 4)));
+            byte[] headerAndFrame = receiveMatching(f -> isIpv4(f, Packets.PROTO_TCP) && f.getShort(tcp + 2) == 7000
+                    && f.limit() > 1514, true);
+            ByteBuffer header = ByteBuffer.wrap(headerAndFrame).order(ByteOrder.LITTLE_ENDIAN);
+            assertThat(header.get(NetHeader.GSO_TYPE)).isEqualTo((byte) NetHeader.GSO_TCPV4);
+            assertThat(header.getShort(NetHeader.GSO_SIZE)).isBetween((short) 536, (short) 1460);
+            assertThat(header.get(NetHeader.FLAGS) & NetHeader.F_NEEDS_CSUM).isEqualTo(NetHeader.F_NEEDS_CSUM);
+            assertThat(header.getShort(NetHeader.NUM_BUFFERS)).as("spread over 2 KiB buffers").isGreaterThan((short) 1);
+            assertThat(device.count(NetCounter.RX_BAD_HEADER) + device.count(NetCounter.RX_LONG_FRAME)).isZero();
+        } finally {
+            client.destroyForcibly();
+        }
     }
 
     /** "Udp: InDatagrams NoPorts InErrors ..." then the values: the one named {@code field}. */
