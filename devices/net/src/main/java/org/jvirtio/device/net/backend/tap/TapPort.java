@@ -1,5 +1,7 @@
 package org.jvirtio.device.net.backend.tap;
 
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Set;
@@ -28,6 +30,7 @@ public final class TapPort implements NetPort {
     /** Frames read before the sink is flushed: the driver sees a batch at once, and waits for no more than this. */
     static final int BATCH = 64;
     private static final int TAG_TAP = 1;
+    private static final Logger LOG = System.getLogger("org.jvirtio.device.net.tap");
 
     private final Tap tap;
     private final FrameSink sink;
@@ -119,6 +122,8 @@ public final class TapPort implements NetPort {
         } catch (NativeException | RuntimeException e) {
             if (!closed) {
                 readFailure = e;
+                LOG.log(Level.WARNING, "TAP {0}: reading stopped, the guest receives nothing more until its device "
+                        + "is reset: {1}", tap.name(), e.toString());
             }
         }
     }
