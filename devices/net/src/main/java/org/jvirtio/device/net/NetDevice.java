@@ -38,7 +38,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * Queues share nothing else, so the transport may serve them all at once.
  *
  * <p>Offloads: checksum and segmentation offloads in either direction (GUEST_CSUM, GUEST_TSO4/6,
- * HOST_TSO4/6, CTRL_GUEST_OFFLOADS) are offered only where the backend carries them
+ * GUEST_ECN, HOST_TSO4/6, HOST_ECN, CTRL_GUEST_OFFLOADS) are offered only where the backend carries them
  * ({@link NetBackend#offloads()}); then headers cross to the backend as the driver wrote them, after
  * {@link TxOffloads} checked them. Received frames pass the driver's filter ({@link RxFilter}) when it
  * negotiated CTRL_RX.
@@ -84,7 +84,7 @@ public final class NetDevice extends AbstractVirtioDevice {
 
     /** The GUEST_* feature bits GUEST_OFFLOADS_SET can switch. */
     private static final long GUEST_OFFLOAD_BITS = VirtioFeature.of(NetFeatures.GUEST_CSUM, NetFeatures.GUEST_TSO4,
-            NetFeatures.GUEST_TSO6);
+            NetFeatures.GUEST_TSO6, NetFeatures.GUEST_ECN);
 
     @Activate
     public NetDevice(@Reference(name = "backend") NetBackend backend, Config config) {
@@ -127,6 +127,8 @@ public final class NetDevice extends AbstractVirtioDevice {
             f |= o.ctrl() ? 1L << NetFeatures.CTRL_GUEST_OFFLOADS : 0;
             f |= offloads.contains(NetOffload.TSO4) ? VirtioFeature.of(NetFeatures.HOST_TSO4, NetFeatures.GUEST_TSO4) : 0;
             f |= offloads.contains(NetOffload.TSO6) ? VirtioFeature.of(NetFeatures.HOST_TSO6, NetFeatures.GUEST_TSO6) : 0;
+            boolean tso = offloads.contains(NetOffload.TSO4) || offloads.contains(NetOffload.TSO6);
+            f |= tso && offloads.contains(NetOffload.TSO_ECN) ? VirtioFeature.of(NetFeatures.HOST_ECN, NetFeatures.GUEST_ECN) : 0;
         }
         f |= o.mergeable() ? 1L << NetFeatures.MRG_RXBUF : 0;
         f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR) : 0;
@@ -201,7 +203,7 @@ public final class NetDevice extends AbstractVirtioDevice {
             port.enableReceiveOffloads(receiveOffloads.asSet());
             TxOffloads txOffloads = new TxOffloads(VirtioFeature.has(features, NetFeatures.CSUM),
                     VirtioFeature.has(features, NetFeatures.HOST_TSO4), VirtioFeature.has(features, NetFeatures.HOST_TSO6),
-                    backend.offloads().contains(NetOffload.CSUM));
+                    VirtioFeature.has(features, NetFeatures.HOST_ECN), backend.offloads().contains(NetOffload.CSUM));
             for (int k = 0; k < pairs; k++) {
                 tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
                         txOffloads);

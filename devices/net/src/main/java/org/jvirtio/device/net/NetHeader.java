@@ -25,6 +25,7 @@ public final class NetHeader {
     public static final int GSO_NONE = VnetHeader.GSO_NONE;
     public static final int GSO_TCPV4 = VnetHeader.GSO_TCPV4;
     public static final int GSO_TCPV6 = VnetHeader.GSO_TCPV6;
+    public static final int GSO_ECN = VnetHeader.GSO_ECN;
 
     /** The longest frame with segmentation offload: a transmit chain carries at most SIZE + this. */
     public static final int MAX_GSO_FRAME = VnetHeader.MAX_GSO_FRAME;

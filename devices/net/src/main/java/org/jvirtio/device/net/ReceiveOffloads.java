@@ -7,7 +7,7 @@ import java.util.Set;
 import org.jvirtio.device.net.backend.NetOffload;
 
 /**
- * The receive offloads the driver takes now (GUEST_CSUM, GUEST_TSO4, GUEST_TSO6 as negotiated, or as
+ * The receive offloads the driver takes now (GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, GUEST_ECN as negotiated, or as
  * GUEST_OFFLOADS_SET last changed them), and the check of a backend's header against them. Immutable.
  *
  * <p>A header asking for more than enabled, or whose offsets leave the frame, drops the frame
@@ -16,28 +16,28 @@ import org.jvirtio.device.net.backend.NetOffload;
  * flags to zero then), so a TAP's DATA_VALID on a finished frame is dropped, not the frame.
  */
 final class ReceiveOffloads {
-    static final ReceiveOffloads NONE = new ReceiveOffloads(false, false, false);
-
     private final boolean csum;
     private final boolean tso4;
     private final boolean tso6;
+    private final boolean ecn;
 
-    ReceiveOffloads(boolean csum, boolean tso4, boolean tso6) {
+    ReceiveOffloads(boolean csum, boolean tso4, boolean tso6, boolean ecn) {
         this.csum = csum;
-        // segments need partial checksums (virtio 1.2 section 5.1.3.1)
+        // segments need partial checksums, and ECN needs segments (virtio 1.2 section 5.1.3.1)
         this.tso4 = csum && tso4;
         this.tso6 = csum && tso6;
+        this.ecn = (this.tso4 || this.tso6) && ecn;
     }
 
     /** From GUEST_* feature bits (negotiated features, or GUEST_OFFLOADS_SET's argument). */
     static ReceiveOffloads fromFeatures(long bits) {
         return new ReceiveOffloads((bits & 1L << NetFeatures.GUEST_CSUM) != 0, (bits & 1L << NetFeatures.GUEST_TSO4) != 0,
-                (bits & 1L << NetFeatures.GUEST_TSO6) != 0);
+                (bits & 1L << NetFeatures.GUEST_TSO6) != 0, (bits & 1L << NetFeatures.GUEST_ECN) != 0);
     }
 
     /** What either enables. */
     ReceiveOffloads or(ReceiveOffloads other) {
-        return new ReceiveOffloads(csum || other.csum, tso4 || other.tso4, tso6 || other.tso6);
+        return new ReceiveOffloads(csum || other.csum, tso4 || other.tso4, tso6 || other.tso6, ecn || other.ecn);
     }
 
     /** As the backend SPI names them. */
@@ -51,6 +51,9 @@ final class ReceiveOffloads {
         }
         if (tso6) {
             set.add(NetOffload.TSO6);
+        }
+        if (ecn) {
+            set.add(NetOffload.TSO_ECN);
         }
         return set;
     }
@@ -67,6 +70,9 @@ final class ReceiveOffloads {
     int flagsFor(ByteBuffer frame, int headerAt) {
         int flags = frame.get(headerAt + NetHeader.FLAGS) & 0xFF;
         int gsoType = frame.get(headerAt + NetHeader.GSO_TYPE) & 0xFF;
+        if ((gsoType & NetHeader.GSO_ECN) != 0 && ecn) {
+            gsoType &= ~NetHeader.GSO_ECN; // allowed on TCPV4 or TCPV6, checked below
+        }
         int length = frame.remaining();
         if ((flags & NetHeader.F_NEEDS_CSUM) != 0) {
             int start = NetHeader.le16(frame, headerAt + NetHeader.CSUM_START);

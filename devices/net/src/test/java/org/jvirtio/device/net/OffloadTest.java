@@ -22,7 +22,7 @@ class OffloadTest {
     private static final int MTU = 1500;
     private static final long ALL_OFFLOAD_FEATURES = 1L << NetFeatures.GUEST_CSUM | 1L << NetFeatures.CTRL_GUEST_OFFLOADS
             | 1L << NetFeatures.GUEST_TSO4 | 1L << NetFeatures.GUEST_TSO6 | 1L << NetFeatures.HOST_TSO4
-            | 1L << NetFeatures.HOST_TSO6;
+            | 1L << NetFeatures.HOST_TSO6 | 1L << NetFeatures.GUEST_ECN | 1L << NetFeatures.HOST_ECN;
     private static final int GUEST_OFFLOADS = 5;
 
     private NetRig rig;
@@ -113,11 +113,43 @@ class OffloadTest {
     }
 
     @ParameterizedTest(name = "gsoType={0}")
-    @ValueSource(ints = {3 /* UDP */, 5 /* UDP_L4 */, NetHeader.GSO_TCPV4 | 0x80 /* ECN */})
+    @ValueSource(ints = {3 /* UDP */, 5 /* UDP_L4 */, 3 | NetHeader.GSO_ECN})
     void gsoTypesNeverOfferedAreDropped(int gsoType) throws Exception {
         start(false, 0);
         transmitDropped(header(NetHeader.F_NEEDS_CSUM, gsoType, 54, 1448, 34, 16), frame(3000),
                 NetCounter.TX_GSO_NOT_NEGOTIATED);
+    }
+
+    @Test
+    void ecnWithoutHostEcnIsDropped() throws Exception {
+        start(false, 1L << NetFeatures.HOST_ECN);
+        transmitDropped(header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4 | NetHeader.GSO_ECN, 54, 1448, 34, 16),
+                frame(3000), NetCounter.TX_GSO_NOT_NEGOTIATED);
+    }
+
+    @Test
+    void ecnWithHostEcnGoesOutWithItsHeader() throws Exception {
+        start(false, 0);
+        byte[] header = header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV6 | NetHeader.GSO_ECN, 74, 1428, 54, 16);
+        assertThat(rig.transmit(1, join(header, frame(3000)))).isZero();
+        assertThat(rig.backend.sentHeaders).hasSize(1);
+        assertThat(rig.backend.sentHeaders.get(0)[NetHeader.GSO_TYPE]).isEqualTo((byte) (NetHeader.GSO_TCPV6 | NetHeader.GSO_ECN));
+        rig.backend.sent.clear();
+        rig.assertStillWorks();
+    }
+
+    @Test
+    void receivedEcnSegmentsNeedGuestEcn() throws Exception {
+        start(false, 1L << NetFeatures.GUEST_ECN);
+        assertThat(rig.backend.enabled).containsExactly(Set.of(NetOffload.CSUM, NetOffload.TSO4, NetOffload.TSO6));
+        rig.postRx(0, 4096);
+        byte[] ecn = header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4 | NetHeader.GSO_ECN, 66, 1448, 34, 16);
+        assertThat(rig.backend.deliverWithHeader(join(ecn, frame(3000)))).isFalse();
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_BAD_HEADER)).isEqualTo(1);
+        byte[] plain = header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4, 66, 1448, 34, 16);
+        assertThat(rig.backend.deliverWithHeader(join(plain, frame(3000)))).isTrue();
+        assertThat(rig.pollRx(0).bytes()[NetHeader.GSO_TYPE]).isEqualTo((byte) NetHeader.GSO_TCPV4);
+        rig.assertStillWorks();
     }
 
     @Test
@@ -229,7 +261,7 @@ class OffloadTest {
     @Test
     void guestOffloadsSetSwitchesWhatTheBackendProducesAndWhatThePathPasses() throws Exception {
         start(false, 1L << NetFeatures.GUEST_TSO6);
-        assertThat(rig.backend.enabled).containsExactly(Set.of(NetOffload.CSUM, NetOffload.TSO4));
+        assertThat(rig.backend.enabled).containsExactly(Set.of(NetOffload.CSUM, NetOffload.TSO4, NetOffload.TSO_ECN));
         // GUEST_TSO6 was not negotiated: ERR, nothing changes
         assertThat(rig.control(GUEST_OFFLOADS, 0, le64(1L << NetFeatures.GUEST_CSUM | 1L << NetFeatures.GUEST_TSO6)))
                 .isEqualTo(1);

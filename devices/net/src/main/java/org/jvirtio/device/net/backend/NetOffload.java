@@ -13,5 +13,7 @@ public enum NetOffload {
     /** TCP segmentation over IPv4 (gso_type TCPV4, gso_size, hdr_len); needs {@link #CSUM}. */
     TSO4,
     /** TCP segmentation over IPv6 (gso_type TCPV6); needs {@link #CSUM}. */
-    TSO6
+    TSO6,
+    /** TCP segments with the CWR flag set (gso_type | ECN); needs {@link #TSO4} or {@link #TSO6}. */
+    TSO_ECN
 }

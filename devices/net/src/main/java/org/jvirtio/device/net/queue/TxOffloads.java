@@ -14,9 +14,10 @@ import org.jvirtio.device.net.NetHeader;
  * @param csum       CSUM negotiated: NEEDS_CSUM allowed
  * @param tso4       HOST_TSO4 negotiated: gso_type TCPV4 allowed
  * @param tso6       HOST_TSO6 negotiated: gso_type TCPV6 allowed
+ * @param ecn        HOST_ECN negotiated: the ECN bit allowed on those
  * @param passHeader the backend carries headers: it finishes checksums and segments, not the device
  */
-public record TxOffloads(boolean csum, boolean tso4, boolean tso6, boolean passHeader) {
+public record TxOffloads(boolean csum, boolean tso4, boolean tso6, boolean ecn, boolean passHeader) {
 
     /** The longest frame a chain may carry: a 64 KiB segment with TSO, else {@code maxFrame}. */
     int maxChainFrame(int maxFrame) {
@@ -32,6 +33,9 @@ public record TxOffloads(boolean csum, boolean tso4, boolean tso6, boolean passH
     NetCounter check(ByteBuffer staging, int frameLength, int maxFrame) {
         int flags = staging.get(NetHeader.FLAGS);
         int gsoType = staging.get(NetHeader.GSO_TYPE) & 0xFF;
+        if ((gsoType & NetHeader.GSO_ECN) != 0 && ecn) {
+            gsoType &= ~NetHeader.GSO_ECN; // then the bit rides along on TCPV4 or TCPV6, checked below
+        }
         boolean needsCsum = (flags & NetHeader.F_NEEDS_CSUM) != 0;
         if (needsCsum && !csum) {
             return NetCounter.TX_CSUM_NOT_NEGOTIATED;
@@ -42,7 +46,7 @@ public record TxOffloads(boolean csum, boolean tso4, boolean tso6, boolean passH
             }
         } else {
             if (!(gsoType == NetHeader.GSO_TCPV4 && tso4 || gsoType == NetHeader.GSO_TCPV6 && tso6)) {
-                return NetCounter.TX_GSO_NOT_NEGOTIATED; // also UDP, UDP_L4 and the ECN bit: never offered
+                return NetCounter.TX_GSO_NOT_NEGOTIATED; // also UDP and UDP_L4, never offered, and ECN without HOST_ECN
             }
             if (NetHeader.le16(staging, NetHeader.GSO_SIZE) == 0 || !needsCsum) {
                 return NetCounter.TX_BAD_GSO;

@@ -49,7 +49,7 @@ public final class TapBackend implements NetBackend {
 
         /** Carry checksum and TCP segmentation offloads through the vnet header. */
         @AttributeDefinition(name = "Offloads", description = "Offer the guest checksum and TCP segmentation "
-                + "offloads (GUEST_CSUM, HOST/GUEST_TSO4/6, CTRL_GUEST_OFFLOADS), carried to and from the kernel in "
+                + "offloads (GUEST_CSUM, HOST/GUEST_TSO4/6 and ECN, CTRL_GUEST_OFFLOADS), carried to and from the kernel in "
                 + "the vnet header; off: the device completes checksums itself")
         boolean offloads() default true;
     }

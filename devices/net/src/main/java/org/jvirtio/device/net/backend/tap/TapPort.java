@@ -90,6 +90,8 @@ public final class TapPort implements NetPort {
             // the kernel refuses TSO without CSUM, as virtio does
             flags |= offloads.contains(NetOffload.TSO4) ? Tap.OFFLOAD_TSO4 : 0;
             flags |= offloads.contains(NetOffload.TSO6) ? Tap.OFFLOAD_TSO6 : 0;
+            flags |= (flags & (Tap.OFFLOAD_TSO4 | Tap.OFFLOAD_TSO6)) != 0 && offloads.contains(NetOffload.TSO_ECN)
+                    ? Tap.OFFLOAD_TSO_ECN : 0;
         }
         try {
             tap.setOffload(flags);
