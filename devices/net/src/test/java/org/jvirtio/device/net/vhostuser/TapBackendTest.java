@@ -281,6 +281,20 @@ class TapBackendTest {
         throw new AssertionError("no Udp " + field + " in " + snmp);
     }
 
+    /** The driver goes away: the transport resets the device, which closes its port, its reader and its TAP. */
+    @Test
+    void aDeviceResetStopsTheReaderAndClosesTheTap() throws Exception {
+        start(false);
+        assertThat(readerThreads()).isEqualTo(1);
+        fe.close();
+        fe = null;
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (readerThreads() != 0 || namespace.ip("-o", "link", "show").contains(ifname)) {
+            assertThat(System.nanoTime()).as("reader stopped and %s gone after the reset", ifname).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
     private static final FrameSink NOWHERE = new FrameSink() {
         @Override
         public boolean receive(ByteBuffer frame) {
