@@ -17,10 +17,17 @@ public enum NetCounter {
     TX_SHORT_HEADER,
     /** Frame shorter than an Ethernet header (14 bytes). */
     TX_SHORT_FRAME,
-    /** Frame longer than MTU + 14 + 4 (VLAN). */
+    /**
+     * Frame longer than MTU + 14 + 4 (VLAN), or, with HOST_TSO negotiated, a chain longer than
+     * MAX_GSO_FRAME (a segment of more than 64 KiB).
+     */
     TX_LONG_FRAME,
-    /** Header asks for GSO, which was not negotiated. */
+    /** Header asks for a GSO type (or ECN) that was not negotiated. */
     TX_GSO_NOT_NEGOTIATED,
+    /** Header asks for GSO with gso_size 0, or without NEEDS_CSUM (virtio 1.2 section 5.1.6.2.1). */
+    TX_BAD_GSO,
+    /** Header's hdr_len lies beyond the frame. */
+    TX_BAD_HDR_LEN,
     /** Header asks for a checksum (NEEDS_CSUM), which was not negotiated. */
     TX_CSUM_NOT_NEGOTIATED,
     /** NEEDS_CSUM with a checksum field (csum_start + csum_offset + 2) beyond the frame. */
@@ -43,6 +50,13 @@ public enum NetCounter {
     RX_LONG_FRAME,
     /** A descriptor outside guest memory while writing a frame. */
     RX_GUEST_MEMORY,
+    /** The driver's receive filter (CTRL_RX: promiscuous, all-multicast, MAC table) did not want the frame. */
+    RX_FILTERED,
+    /**
+     * The backend's header asked for an offload the driver has not enabled (NEEDS_CSUM without
+     * GUEST_CSUM, a GSO type without GUEST_TSO), or its offsets lie beyond the frame: dropped.
+     */
+    RX_BAD_HEADER,
 
     // control queue
     CTRL_COMMANDS,
@@ -50,7 +64,7 @@ public enum NetCounter {
     CTRL_UNKNOWN,
     /** Command data of the wrong length: VIRTIO_NET_ERR. */
     CTRL_BAD_LENGTH,
-    /** Command data out of range (VQ_PAIRS_SET): VIRTIO_NET_ERR. */
+    /** Command data out of range (VQ_PAIRS_SET, GUEST_OFFLOADS_SET): VIRTIO_NET_ERR. */
     CTRL_BAD_VALUE,
     /** No writable byte for the ack: the command is not executed. */
     CTRL_NO_ACK,

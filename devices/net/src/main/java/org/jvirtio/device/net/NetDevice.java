@@ -1,6 +1,7 @@
 package org.jvirtio.device.net;
 
 import java.util.Arrays;
+import java.util.Set;
 
 import org.jvirtio.api.VirtioDeviceId;
 import org.jvirtio.api.VirtioFeature;
@@ -11,10 +12,12 @@ import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.device.net.backend.NetBackend;
+import org.jvirtio.device.net.backend.NetOffload;
 import org.jvirtio.device.net.backend.NetPort;
 import org.jvirtio.device.net.queue.ControlTarget;
 import org.jvirtio.device.net.queue.CtrlQueue;
 import org.jvirtio.device.net.queue.RxQueue;
+import org.jvirtio.device.net.queue.TxOffloads;
 import org.jvirtio.device.net.queue.TxQueue;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -33,6 +36,12 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * control queues are served on the transport's thread in {@link #queueNotified}; receive queues are
  * filled on whichever thread the backend delivers on, each behind its own lock ({@link RxQueue}).
  * Queues share nothing else, so the transport may serve them all at once.
+ *
+ * <p>Offloads: checksum and segmentation offloads in either direction (GUEST_CSUM, GUEST_TSO4/6,
+ * GUEST_ECN, HOST_TSO4/6, HOST_ECN, CTRL_GUEST_OFFLOADS) are offered only where the backend carries them
+ * ({@link NetBackend#offloads()}); then headers cross to the backend as the driver wrote them, after
+ * {@link TxOffloads} checked them. Received frames pass the driver's filter ({@link RxFilter}) when it
+ * negotiated CTRL_RX.
  */
 @Component(service = VirtioDevice.class, configurationPolicy = ConfigurationPolicy.REQUIRE, configurationPid = NetDevice.PID)
 @Designate(ocd = NetDevice.Config.class, factory = true)
@@ -73,6 +82,10 @@ public final class NetDevice extends AbstractVirtioDevice {
             int ctrlIndex) {
     }
 
+    /** The GUEST_* feature bits GUEST_OFFLOADS_SET can switch. */
+    private static final long GUEST_OFFLOAD_BITS = VirtioFeature.of(NetFeatures.GUEST_CSUM, NetFeatures.GUEST_TSO4,
+            NetFeatures.GUEST_TSO6, NetFeatures.GUEST_ECN);
+
     @Activate
     public NetDevice(@Reference(name = "backend") NetBackend backend, Config config) {
         this(backend, NetDeviceOptions.builder().queuePairs(config.queues()).queueSize(config.queueSize())
@@ -81,7 +94,7 @@ public final class NetDevice extends AbstractVirtioDevice {
     }
 
     public NetDevice(NetBackend backend, NetDeviceOptions options) {
-        super(VirtioDeviceId.NET, queueSizes(options), offered(options));
+        super(VirtioDeviceId.NET, queueSizes(options), offered(options, backend.offloads()));
         this.backend = backend;
         this.options = options;
         this.config = NetConfigSpace.encode(options.mac(), options);
@@ -97,14 +110,26 @@ public final class NetDevice extends AbstractVirtioDevice {
         return sizes;
     }
 
-    /** Every feature the device offers with {@code o}. */
-    static long offered(NetDeviceOptions o) {
+    /**
+     * Every feature the device offers with {@code o} over a backend that carries {@code offloads}.
+     * Receive offloads and segmentation only where the backend carries them; CSUM always (with
+     * {@code o.csum()}), because the device completes checksums itself for a backend without offloads.
+     */
+    static long offered(NetDeviceOptions o, Set<NetOffload> offloads) {
         long f = VirtioFeature.bit(VirtioFeature.VERSION_1);
         f |= o.indirect() ? VirtioFeature.bit(VirtioFeature.RING_INDIRECT_DESC) : 0;
         f |= o.eventIdx() ? VirtioFeature.bit(VirtioFeature.RING_EVENT_IDX) : 0;
         f |= o.packed() ? VirtioFeature.bit(VirtioFeature.RING_PACKED) : 0;
         f |= VirtioFeature.of(NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU);
         f |= o.csum() ? 1L << NetFeatures.CSUM : 0;
+        if (o.csum() && offloads.contains(NetOffload.CSUM)) {
+            f |= VirtioFeature.of(NetFeatures.GUEST_CSUM);
+            f |= o.ctrl() ? 1L << NetFeatures.CTRL_GUEST_OFFLOADS : 0;
+            f |= offloads.contains(NetOffload.TSO4) ? VirtioFeature.of(NetFeatures.HOST_TSO4, NetFeatures.GUEST_TSO4) : 0;
+            f |= offloads.contains(NetOffload.TSO6) ? VirtioFeature.of(NetFeatures.HOST_TSO6, NetFeatures.GUEST_TSO6) : 0;
+            boolean tso = offloads.contains(NetOffload.TSO4) || offloads.contains(NetOffload.TSO6);
+            f |= tso && offloads.contains(NetOffload.TSO_ECN) ? VirtioFeature.of(NetFeatures.HOST_ECN, NetFeatures.GUEST_ECN) : 0;
+        }
         f |= o.mergeable() ? 1L << NetFeatures.MRG_RXBUF : 0;
         f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR) : 0;
         // MQ needs the control queue for VQ_PAIRS_SET (NetDeviceOptions insists on it)
@@ -146,11 +171,15 @@ public final class NetDevice extends AbstractVirtioDevice {
         int pairs = mq ? options.queuePairs() : 1;
         int maxFrame = NetHeader.maxFrame(VirtioFeature.has(features, NetFeatures.MTU) ? options.mtu()
                 : Math.max(options.mtu(), 1500));
+        ReceiveOffloads receiveOffloads = ReceiveOffloads.fromFeatures(features);
+        // the receive queues take segments as long as the driver negotiated them; GUEST_OFFLOADS_SET only
+        // switches what the backend produces
+        int maxReceived = receiveOffloads.segments() ? Math.max(maxFrame, NetHeader.MAX_GSO_FRAME) : maxFrame;
         DriverNotifier notifier = activation.notifier();
         RxQueue[] rx = new RxQueue[pairs];
         for (int k = 0; k < pairs; k++) {
             rx[k] = new RxQueue(2 * k, require(activation, 2 * k), notifier, metrics[2 * k],
-                    VirtioFeature.has(features, NetFeatures.MRG_RXBUF), options.queueSize(), maxFrame);
+                    VirtioFeature.has(features, NetFeatures.MRG_RXBUF), options.queueSize(), maxReceived);
         }
         CtrlQueue ctrl = null;
         int ctrlIndex = -1;
@@ -158,19 +187,31 @@ public final class NetDevice extends AbstractVirtioDevice {
             ctrlIndex = 2 * pairs;
             ctrl = new CtrlQueue(ctrlIndex, require(activation, ctrlIndex), notifier, metrics[ctrlIndex],
                     new Control(), VirtioFeature.has(features, NetFeatures.CTRL_RX),
-                    VirtioFeature.has(features, NetFeatures.CTRL_MAC_ADDR), mq ? options.queuePairs() : 0);
+                    VirtioFeature.has(features, NetFeatures.CTRL_MAC_ADDR), mq ? options.queuePairs() : 0,
+                    VirtioFeature.has(features, NetFeatures.CTRL_GUEST_OFFLOADS) ? features & GUEST_OFFLOAD_BITS : 0);
         }
         DeviceQueue[] txRings = new DeviceQueue[pairs];
         for (int k = 0; k < pairs; k++) {
             txRings[k] = require(activation, 2 * k + 1);
         }
         // every queue is there: only now attach, so a failed activation leaves no port behind
-        ReceivePath receive = new ReceivePath(rx);
+        RxFilter filter = VirtioFeature.has(features, NetFeatures.CTRL_RX) ? RxFilter.initial(mac()) : RxFilter.ALL;
+        ReceivePath receive = new ReceivePath(rx, filter, receiveOffloads);
         NetPort port = backend.attach(receive, mac());
         TxQueue[] tx = new TxQueue[pairs];
-        for (int k = 0; k < pairs; k++) {
-            tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
-                    VirtioFeature.has(features, NetFeatures.CSUM));
+        try {
+            port.enableReceiveOffloads(receiveOffloads.asSet());
+            TxOffloads txOffloads = new TxOffloads(VirtioFeature.has(features, NetFeatures.CSUM),
+                    VirtioFeature.has(features, NetFeatures.HOST_TSO4), VirtioFeature.has(features, NetFeatures.HOST_TSO6),
+                    VirtioFeature.has(features, NetFeatures.HOST_ECN), backend.offloads().contains(NetOffload.CSUM));
+            for (int k = 0; k < pairs; k++) {
+                tx[k] = new TxQueue(2 * k + 1, txRings[k], notifier, metrics[2 * k + 1], port.newTransmitter(), maxFrame,
+                        txOffloads);
+            }
+        } catch (RuntimeException e) {
+            port.close(); // the activation fails: leave no port (and no TAP reader) behind
+            receive.stop();
+            throw e;
         }
         running = new Running(port, receive, rx, tx, ctrl, ctrlIndex);
     }
@@ -238,6 +279,10 @@ public final class NetDevice extends AbstractVirtioDevice {
             byte[] next = config.clone();
             System.arraycopy(mac, 0, next, NetConfigSpace.MAC, 6);
             config = next; // readers see the old or the new array, never a half-written address
+            Running r = running;
+            if (r != null) {
+                r.receive.setFilter(r.receive.filter().withMac(mac));
+            }
         }
 
         @Override
@@ -250,8 +295,32 @@ public final class NetDevice extends AbstractVirtioDevice {
 
         @Override
         public void setRxMode(boolean promiscuous, boolean allMulticast) {
-            // the device filters nothing yet: every frame its backend delivers reaches the driver, which is
-            // what promiscuous and all-multicast ask for, and more than their absence forbids
+            Running r = running;
+            if (r != null) {
+                r.receive.setFilter(r.receive.filter().withModes(promiscuous, allMulticast));
+            }
+        }
+
+        @Override
+        public void setMacTable(long[] unicast, long[] multicast) {
+            Running r = running;
+            if (r != null) {
+                r.receive.setFilter(r.receive.filter().withTables(unicast, multicast));
+            }
+        }
+
+        @Override
+        public void setGuestOffloads(long offloads) {
+            Running r = running;
+            if (r != null) {
+                ReceiveOffloads next = ReceiveOffloads.fromFeatures(offloads);
+                // while the backend switches, the path passes the old and the new offloads; then only the
+                // new, so a frame still under way with an offload turned off is dropped and counted, never
+                // handed to a driver that no longer takes it
+                r.receive.setOffloads(r.receive.offloads().or(next));
+                r.port.enableReceiveOffloads(next.asSet());
+                r.receive.setOffloads(next);
+            }
         }
     }
 

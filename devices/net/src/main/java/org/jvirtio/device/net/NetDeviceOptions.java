@@ -106,7 +106,10 @@ public final class NetDeviceOptions {
         public Builder mtu(int v) { mtu = v; return this; }
         /** The control queue with CTRL_RX, CTRL_MAC_ADDR (and MQ when there are several pairs). */
         public Builder ctrl(boolean v) { ctrl = v; return this; }
-        /** CSUM: the device completes partial checksums of transmitted frames. */
+        /**
+         * CSUM: partial checksums of transmitted frames, completed by the device (or by a backend that
+         * carries offloads, which then also gets GUEST_CSUM, HOST/GUEST_TSO4/6 and CTRL_GUEST_OFFLOADS).
+         */
         public Builder csum(boolean v) { csum = v; return this; }
         /** MRG_RXBUF. */
         public Builder mergeable(boolean v) { mergeable = v; return this; }

@@ -6,8 +6,10 @@ import org.jvirtio.device.net.backend.FrameSink;
 import org.jvirtio.device.net.queue.RxQueue;
 
 /**
- * The device's side of its backend port: picks the receive queue for each frame and flushes them. One
- * instance per activation, so a backend still holding the sink of a reset device reaches stopped queues.
+ * The device's side of its backend port: filters each frame as the driver asked ({@link RxFilter}),
+ * checks the offload header a backend may deliver against what the driver enabled
+ * ({@link ReceiveOffloads}), picks the receive queue and flushes them. One instance per activation, so a
+ * backend still holding the sink of a reset device reaches stopped queues.
  *
  * <p>Steering: with one active pair everything goes to receiveq 0; after VQ_PAIRS_SET to N pairs a
  * frame goes to the queue its Ethernet addresses hash to, so one conversation stays on one queue (in
@@ -16,18 +18,70 @@ import org.jvirtio.device.net.queue.RxQueue;
 final class ReceivePath implements FrameSink {
     private final RxQueue[] queues;
     private volatile int activePairs = 1;
+    private volatile RxFilter filter;
+    private volatile ReceiveOffloads offloads;
 
-    ReceivePath(RxQueue[] queues) {
+    ReceivePath(RxQueue[] queues, RxFilter filter, ReceiveOffloads offloads) {
         this.queues = queues;
+        this.filter = filter;
+        this.offloads = offloads;
     }
 
     void setActivePairs(int pairs) {
         activePairs = Math.min(pairs, queues.length);
     }
 
+    RxFilter filter() {
+        return filter;
+    }
+
+    /** Set on the control queue's thread only, so a read-modify-write of the filter needs no lock. */
+    void setFilter(RxFilter next) {
+        filter = next;
+    }
+
+    ReceiveOffloads offloads() {
+        return offloads;
+    }
+
+    void setOffloads(ReceiveOffloads next) {
+        offloads = next;
+    }
+
     @Override
     public boolean receive(ByteBuffer frame) {
-        return queues[queueFor(frame, activePairs)].receive(frame);
+        RxQueue queue = queues[queueFor(frame, activePairs)];
+        if (!filter.accepts(frame)) {
+            queue.countDrop(NetCounter.RX_FILTERED);
+            return false;
+        }
+        return queue.receive(frame);
+    }
+
+    @Override
+    public boolean receiveWithHeader(ByteBuffer headerAndFrame) {
+        int at = headerAndFrame.position();
+        if (headerAndFrame.remaining() < NetHeader.SIZE) {
+            queues[0].countDrop(NetCounter.RX_BAD_HEADER);
+            return false;
+        }
+        headerAndFrame.position(at + NetHeader.SIZE);
+        try {
+            RxQueue queue = queues[queueFor(headerAndFrame, activePairs)];
+            if (!filter.accepts(headerAndFrame)) {
+                queue.countDrop(NetCounter.RX_FILTERED);
+                return false;
+            }
+            int flags = offloads.flagsFor(headerAndFrame, at);
+            if (flags < 0) {
+                queue.countDrop(NetCounter.RX_BAD_HEADER);
+                return false;
+            }
+            headerAndFrame.position(at);
+            return queue.receiveWithHeader(headerAndFrame, flags);
+        } finally {
+            headerAndFrame.position(at);
+        }
     }
 
     @Override

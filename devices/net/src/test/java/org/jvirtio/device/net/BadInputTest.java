@@ -19,10 +19,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BadInputTest {
     private static final Set<NetCounter> DROPS = EnumSet.of(NetCounter.TX_SHORT_HEADER, NetCounter.TX_SHORT_FRAME,
             NetCounter.TX_LONG_FRAME, NetCounter.TX_GSO_NOT_NEGOTIATED, NetCounter.TX_CSUM_NOT_NEGOTIATED,
-            NetCounter.TX_BAD_CSUM_OFFSETS,
+            NetCounter.TX_BAD_CSUM_OFFSETS, NetCounter.TX_BAD_GSO, NetCounter.TX_BAD_HDR_LEN,
             NetCounter.TX_WRITABLE_DESCRIPTOR, NetCounter.TX_GUEST_MEMORY, NetCounter.RX_NO_BUFFER,
             NetCounter.RX_CHAIN_TOO_SMALL, NetCounter.RX_CHAIN_READABLE, NetCounter.RX_LONG_FRAME,
-            NetCounter.RX_GUEST_MEMORY);
+            NetCounter.RX_GUEST_MEMORY, NetCounter.RX_FILTERED, NetCounter.RX_BAD_HEADER);
     private static final int MTU = 1500;
 
     private NetRig rig;

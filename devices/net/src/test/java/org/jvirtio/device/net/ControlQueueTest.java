@@ -153,7 +153,7 @@ class ControlQueueTest {
                 .addReadable(rig.memory.store(new byte[] {MAC, 1, 2, 0, 0, 0, 0, 9}), 8));
         assertThat(used).isZero();
         assertThat(m.get(NetCounter.CTRL_NO_ACK)).isEqualTo(1);
-        assertThat(configMac(rig.device)).containsExactly(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
+        assertThat(configMac(rig.device)).containsExactly(Frames.mac(1));
 
         assertThat(rig.control(RX, 0, new byte[] {1})).isEqualTo(OK);
         rig.assertStillWorks();

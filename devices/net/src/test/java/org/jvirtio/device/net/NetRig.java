@@ -67,8 +67,9 @@ final class NetRig {
         this(options().build(), packed, 0);
     }
 
+    /** The device's address is mac(1), where the tests' frames go: with CTRL_RX the device filters the rest. */
     static NetDeviceOptions.Builder options() {
-        return NetDeviceOptions.builder().queueSize(QUEUE_SIZE);
+        return NetDeviceOptions.builder().queueSize(QUEUE_SIZE).mac(Frames.mac(1));
     }
 
     static DeviceActivation activation(long features, DeviceQueue[] queues, GuestMemory memory, DriverNotifier notifier) {

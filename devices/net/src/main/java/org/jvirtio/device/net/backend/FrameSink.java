@@ -20,10 +20,35 @@ public interface FrameSink {
      * it returns and leaves the position and limit as they were; the backend may reuse the buffer.
      * Nothing is visible to the driver before {@link #flush()}.
      *
-     * @return false if the frame was dropped (no receive buffer, device stopped, frame too long): the
-     *         sink has counted it; a backend may count it too but must not retry
+     * @return false if the frame was dropped (no receive buffer, device stopped, frame too long,
+     *         filtered out by the driver's receive filter): the sink has counted it; a backend may count
+     *         it too but must not retry
      */
     boolean receive(ByteBuffer frame);
+
+    /**
+     * Delivers a frame behind its {@link VnetHeader} (header at the position, frame after it, up to the
+     * limit; num_buffers is ignored). The header may ask for the offloads the device enabled with
+     * {@link NetPort#enableReceiveOffloads} and no others; a header asking for more, or with offsets
+     * beyond the frame, drops the frame (counted). Otherwise as {@link #receive}. The device does not
+     * write into the buffer. By default a header that asks for nothing is skipped and any other drops
+     * the frame: a sink that enables no offloads is never asked for more.
+     *
+     * @since 1.1
+     */
+    default boolean receiveWithHeader(ByteBuffer headerAndFrame) {
+        int position = headerAndFrame.position();
+        if ((headerAndFrame.get(position + VnetHeader.FLAGS) & VnetHeader.F_NEEDS_CSUM) != 0
+                || headerAndFrame.get(position + VnetHeader.GSO_TYPE) != VnetHeader.GSO_NONE) {
+            return false;
+        }
+        headerAndFrame.position(position + VnetHeader.SIZE);
+        try {
+            return receive(headerAndFrame);
+        } finally {
+            headerAndFrame.position(position);
+        }
+    }
 
     /** Makes every frame received so far visible to the driver (and interrupts it if it asked). */
     void flush();

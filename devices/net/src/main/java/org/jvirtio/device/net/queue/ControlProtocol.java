@@ -16,6 +16,9 @@ final class ControlProtocol {
     static final int MAC_TABLE_SET = 0;
     static final int MAC_ADDR_SET = 1;
 
+    static final int CLASS_GUEST_OFFLOADS = 5;
+    static final int GUEST_OFFLOADS_SET = 0;
+
     static final int CLASS_MQ = 4;
     static final int MQ_VQ_PAIRS_SET = 0;
     static final int MQ_VQ_PAIRS_MIN = 1;

@@ -11,4 +11,10 @@ public interface ControlTarget {
 
     /** RX class PROMISC / ALLMULTI. */
     void setRxMode(boolean promiscuous, boolean allMulticast);
+
+    /** MAC_TABLE_SET: the addresses (48 bits each) received frames may go to besides the device's own. */
+    void setMacTable(long[] unicast, long[] multicast);
+
+    /** GUEST_OFFLOADS_SET, already checked against the negotiated GUEST_* feature bits. */
+    void setGuestOffloads(long offloads);
 }

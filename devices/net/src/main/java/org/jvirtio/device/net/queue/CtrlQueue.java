@@ -22,6 +22,7 @@ public final class CtrlQueue extends QueueLoop {
     private final boolean ctrlRx;
     private final boolean ctrlMac;
     private final int maxPairs;
+    private final long guestOffloads;
     private final ByteBuffer command = ByteBuffer.allocate(MAX_COMMAND).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] mac = new byte[6];
     private boolean promiscuous;
@@ -31,14 +32,17 @@ public final class CtrlQueue extends QueueLoop {
      * @param ctrlRx   CTRL_RX negotiated (RX class and MAC_TABLE_SET)
      * @param ctrlMac  CTRL_MAC_ADDR negotiated (MAC_ADDR_SET)
      * @param maxPairs max_virtqueue_pairs if MQ was negotiated, else 0 (no MQ class)
+     * @param guestOffloads the GUEST_* offload feature bits negotiated if CTRL_GUEST_OFFLOADS was, else 0
+     *                 (no GUEST_OFFLOADS class; also when no offload was negotiated that it could switch)
      */
     public CtrlQueue(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics,
-            ControlTarget target, boolean ctrlRx, boolean ctrlMac, int maxPairs) {
+            ControlTarget target, boolean ctrlRx, boolean ctrlMac, int maxPairs, long guestOffloads) {
         super(index, queue, notifier, metrics);
         this.target = target;
         this.ctrlRx = ctrlRx;
         this.ctrlMac = ctrlMac;
         this.maxPairs = maxPairs;
+        this.guestOffloads = guestOffloads;
     }
 
     @Override
@@ -90,7 +94,24 @@ public final class CtrlQueue extends QueueLoop {
             return null;
         }
         if (cls == CLASS_MAC && ctrlRx && cmd == MAC_TABLE_SET) {
-            return macTableLengthsAgree(c) ? null : NetCounter.CTRL_BAD_LENGTH;
+            if (!macTableLengthsAgree(c)) {
+                return NetCounter.CTRL_BAD_LENGTH;
+            }
+            int unicast = c.getInt(2);
+            int multicastAt = 2 + 4 + 6 * unicast;
+            target.setMacTable(addresses(c, 2 + 4, unicast), addresses(c, multicastAt + 4, c.getInt(multicastAt)));
+            return null;
+        }
+        if (cls == CLASS_GUEST_OFFLOADS && guestOffloads != 0 && cmd == GUEST_OFFLOADS_SET) {
+            if (dataLength != 8) {
+                return NetCounter.CTRL_BAD_LENGTH;
+            }
+            long offloads = c.getLong(2);
+            if ((offloads & ~guestOffloads) != 0) {
+                return NetCounter.CTRL_BAD_VALUE; // "a driver MUST NOT enable an offload ... not negotiated"
+            }
+            target.setGuestOffloads(offloads);
+            return null;
         }
         if (cls == CLASS_MAC && ctrlMac && cmd == MAC_ADDR_SET) {
             if (dataLength != 6) {
@@ -114,10 +135,20 @@ public final class CtrlQueue extends QueueLoop {
         return NetCounter.CTRL_UNKNOWN;
     }
 
+    /** {@code count} 6-byte addresses from {@code at}, as 48-bit numbers. */
+    private static long[] addresses(ByteBuffer c, int at, int count) {
+        long[] table = new long[count];
+        for (int i = 0; i < count; i++) {
+            for (int b = 0; b < 6; b++) {
+                table[i] = table[i] << 8 | (c.get(at + 6 * i + b) & 0xFF);
+            }
+        }
+        return table;
+    }
+
     /**
      * MAC_TABLE_SET data is two tables, unicast then multicast, each {@code le32 entries} and
-     * {@code entries} 6-byte addresses: the lengths must add up exactly. The device accepts every
-     * frame anyway (it filters nothing yet), so the addresses themselves are not kept.
+     * {@code entries} 6-byte addresses: the lengths must add up exactly.
      */
     private static boolean macTableLengthsAgree(ByteBuffer c) {
         int at = 2;

@@ -47,7 +47,7 @@ public final class RxQueue {
 
     /**
      * @param maxChains the queue's largest size: no more chains than that can be held
-     * @param maxFrame  the longest Ethernet frame delivered (MTU + 14 + 4)
+     * @param maxFrame  the longest Ethernet frame delivered (MTU + 14 + 4; with GUEST_TSO, MAX_GSO_FRAME)
      */
     public RxQueue(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics, boolean mergeable,
             int maxChains, int maxFrame) {
@@ -79,8 +79,34 @@ public final class RxQueue {
         }
     }
 
+    /** Counts a frame dropped before it reached this queue (filtered, bad header). */
+    public void countDrop(NetCounter reason) {
+        synchronized (lock) {
+            metrics.increment(reason);
+        }
+    }
+
     /** Writes the frame between {@code frame}'s position and limit (both restored); false if dropped. */
     public boolean receive(ByteBuffer frame) {
+        return receive(frame, -1, 0);
+    }
+
+    /**
+     * Writes the frame behind the virtio-net header at {@code headerAndFrame}'s position: the driver
+     * gets the header's gso and checksum fields with {@code flags}, all checked by the caller.
+     */
+    public boolean receiveWithHeader(ByteBuffer headerAndFrame, int flags) {
+        int at = headerAndFrame.position();
+        headerAndFrame.position(at + NetHeader.SIZE);
+        try {
+            return receive(headerAndFrame, at, flags);
+        } finally {
+            headerAndFrame.position(at);
+        }
+    }
+
+    /** @param headerAt where the backend's header is in {@code frame}, or -1: a header of zeros */
+    private boolean receive(ByteBuffer frame, int headerAt, int flags) {
         int length = frame.remaining();
         synchronized (lock) {
             if (stopped) {
@@ -103,7 +129,7 @@ public final class RxQueue {
                 metrics.increment(NetCounter.RX_NO_BUFFER);
                 return false;
             }
-            boolean written = write(frame, take);
+            boolean written = write(frame, take, headerAt, flags);
             release(take);
             if (written) {
                 metrics.increment(NetCounter.RX_FRAMES);
@@ -152,10 +178,14 @@ public final class RxQueue {
      * Copies header and frame across the first {@code take} held chains and uses each with what it got.
      * A descriptor that left guest memory meanwhile (a memory table change) uses them all with length 0.
      */
-    private boolean write(ByteBuffer frame, int take) {
+    private boolean write(ByteBuffer frame, int take, int headerAt, int flags) {
         int position = frame.position();
         int limit = frame.limit();
         Arrays.fill(header, (byte) 0);
+        if (headerAt >= 0) {
+            frame.get(headerAt + NetHeader.GSO_TYPE, header, NetHeader.GSO_TYPE, NetHeader.NUM_BUFFERS - NetHeader.GSO_TYPE);
+            header[NetHeader.FLAGS] = (byte) flags;
+        }
         header[NetHeader.NUM_BUFFERS] = (byte) take;
         header[NetHeader.NUM_BUFFERS + 1] = (byte) (take >>> 8);
         boolean ok = true;

@@ -15,28 +15,34 @@ import org.jvirtio.device.net.backend.Transmitter;
 /**
  * A transmit queue: each chain is a virtio-net header and one Ethernet frame, all device-readable. The
  * frame is copied once into a buffer this queue reuses and handed to the backend; the chain is used
- * with length 0 whether the frame went out or was dropped. A bad chain is counted by reason and
- * dropped; the queue goes on. With CSUM the device completes a partial checksum itself, so every
- * backend (and every receiving guest) sees finished frames.
+ * with length 0 whether the frame went out or was dropped. A bad chain, or a header the device cannot
+ * honour, is counted by reason and dropped; the queue goes on.
+ *
+ * <p>Offloads: over a backend that carries headers ({@link TxOffloads#passHeader()}) the checked header
+ * goes along with the frame, and the backend (a TAP: the host kernel) completes checksums and cuts
+ * segments. Over any other backend the device completes a partial checksum itself, so the backend (and
+ * every receiving guest) sees finished frames; segmentation is then never negotiated.
  */
 public final class TxQueue extends QueueLoop {
     private final Transmitter transmitter;
     private final int maxFrame;
-    private final boolean csum;
+    private final TxOffloads offloads;
     private final ByteBuffer staging;
     private boolean unflushed;
 
     /**
-     * @param maxFrame the longest Ethernet frame accepted (MTU + 14 + 4)
-     * @param csum     CSUM negotiated: the device completes partial checksums before the backend sees them
+     * @param maxFrame the longest Ethernet frame accepted without segmentation (MTU + 14 + 4)
+     * @param offloads what the driver negotiated and whether the backend takes the header
      */
     public TxQueue(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics,
-            Transmitter transmitter, int maxFrame, boolean csum) {
+            Transmitter transmitter, int maxFrame, TxOffloads offloads) {
         super(index, queue, notifier, metrics);
         this.transmitter = transmitter;
         this.maxFrame = maxFrame;
-        this.csum = csum;
-        this.staging = ByteBuffer.allocate(NetHeader.SIZE + maxFrame).order(ByteOrder.LITTLE_ENDIAN);
+        this.offloads = offloads;
+        // direct, so a backend writing to a descriptor (a TAP) takes it as it is
+        this.staging = ByteBuffer.allocateDirect(NetHeader.SIZE + offloads.maxChainFrame(maxFrame))
+                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     @Override
@@ -52,23 +58,22 @@ public final class TxQueue extends QueueLoop {
             metrics.increment(NetCounter.TX_GUEST_MEMORY);
             return 0;
         }
-        drop = checkHeader(staging);
+        int frameLength = staging.limit() - NetHeader.SIZE;
+        drop = offloads.check(staging, frameLength, maxFrame);
         if (drop != null) {
             metrics.increment(drop);
             return 0;
         }
-        int frameLength = staging.limit() - NetHeader.SIZE;
-        staging.position(NetHeader.SIZE);
-        if ((staging.get(NetHeader.FLAGS) & NetHeader.F_NEEDS_CSUM) != 0) {
-            int start = staging.getShort(NetHeader.CSUM_START) & 0xFFFF;
-            int offset = staging.getShort(NetHeader.CSUM_OFFSET) & 0xFFFF;
-            if (start + offset + 2 > frameLength) {
-                metrics.increment(NetCounter.TX_BAD_CSUM_OFFSETS);
-                return 0;
+        if (offloads.passHeader()) {
+            transmitter.transmitWithHeader(staging);
+        } else {
+            staging.position(NetHeader.SIZE);
+            if ((staging.get(NetHeader.FLAGS) & NetHeader.F_NEEDS_CSUM) != 0) {
+                Checksum.complete(staging, staging.getShort(NetHeader.CSUM_START) & 0xFFFF,
+                        staging.getShort(NetHeader.CSUM_OFFSET) & 0xFFFF);
             }
-            Checksum.complete(staging, start, offset);
+            transmitter.transmit(staging);
         }
-        transmitter.transmit(staging);
         unflushed = true;
         metrics.increment(NetCounter.TX_FRAMES);
         metrics.add(NetCounter.TX_BYTES, frameLength);
@@ -87,19 +92,8 @@ public final class TxQueue extends QueueLoop {
         if (bytes < NetHeader.SIZE + NetHeader.ETH_HEADER) {
             return NetCounter.TX_SHORT_FRAME;
         }
-        if (bytes > NetHeader.SIZE + maxFrame) {
+        if (bytes > NetHeader.SIZE + offloads.maxChainFrame(maxFrame)) {
             return NetCounter.TX_LONG_FRAME;
-        }
-        return null;
-    }
-
-    /** What the header asks for that was not negotiated, or null (no GSO is offered). */
-    private NetCounter checkHeader(ByteBuffer frame) {
-        if (frame.get(NetHeader.GSO_TYPE) != NetHeader.GSO_NONE) {
-            return NetCounter.TX_GSO_NOT_NEGOTIATED;
-        }
-        if (!csum && (frame.get(NetHeader.FLAGS) & NetHeader.F_NEEDS_CSUM) != 0) {
-            return NetCounter.TX_CSUM_NOT_NEGOTIATED;
         }
         return null;
     }

@@ -82,7 +82,12 @@ final class Guest {
 
     /** Sends one frame on transmit queue {@code q}. */
     void send(int q, byte[] frame) throws IOException {
-        fe.memory().write(txBuffer, new byte[NetHeader.SIZE], 0, NetHeader.SIZE);
+        send(q, new byte[NetHeader.SIZE], frame);
+    }
+
+    /** Sends one frame behind {@code header} (12 bytes) on transmit queue {@code q}. */
+    void send(int q, byte[] header, byte[] frame) throws IOException {
+        fe.memory().write(txBuffer, header, 0, NetHeader.SIZE);
         fe.memory().write(txBuffer + NetHeader.SIZE, frame, 0, frame.length);
         assertThat(fe.queue(q).add(sg.clear().addReadable(txBuffer, NetHeader.SIZE + frame.length), 7, false)).isTrue();
         kick(q);
@@ -133,19 +138,25 @@ final class Guest {
         return t;
     }
 
-    /** Takes the next received frame (without its header), gives its buffers back to the device. */
+    /** Takes the next received frame (without its header, which must ask for nothing), gives its buffers back. */
     byte[] receive() throws IOException {
+        byte[] headerAndFrame = receiveWithHeader();
+        assertThat(headerAndFrame).startsWith(new byte[NetHeader.NUM_BUFFERS]); // no checksum or GSO information
+        return java.util.Arrays.copyOfRange(headerAndFrame, NetHeader.SIZE, headerAndFrame.length);
+    }
+
+    /** Takes the next received frame behind its 12-byte header, gives its buffers back to the device. */
+    byte[] receiveWithHeader() throws IOException {
         int token = nextRx();
         int length = peekedLength;
         byte[] first = new byte[length];
         fe.memory().read(rxBuffers[token], first, 0, length);
         int numBuffers = ByteBuffer.wrap(first).order(ByteOrder.LITTLE_ENDIAN).getShort(NetHeader.NUM_BUFFERS) & 0xFFFF;
-        assertThat(first).startsWith(new byte[NetHeader.NUM_BUFFERS]); // no checksum or GSO information
         if (!mergeable) {
             assertThat(numBuffers).isEqualTo(1);
         }
         ByteArrayOutputStream frame = new ByteArrayOutputStream();
-        frame.write(first, NetHeader.SIZE, length - NetHeader.SIZE);
+        frame.write(first, 0, length);
         repost(token);
         for (int i = 1; i < numBuffers; i++) {
             int t = nextRx();

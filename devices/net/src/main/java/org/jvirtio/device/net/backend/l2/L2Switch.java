@@ -16,6 +16,11 @@ import org.jvirtio.device.net.backend.NetBackend;
  * <p>Frames are switched on the sending port's transmit thread, straight into the destination
  * devices' receive queues: no queue, no thread, no copy but the one into the receiver's buffers. The
  * port list is copy-on-write, so a frame reads it without a lock; attach and detach are rare.
+ *
+ * <p>Offloads: none ({@link NetBackend#offloads()} is empty). A flooded frame reaches ports whose
+ * drivers negotiated different offloads, from one buffer that none of them may change, so frames cross
+ * the switch finished: the sending device completes partial checksums, and no device on a switch
+ * offers GUEST_CSUM or TSO.
  */
 public final class L2Switch implements NetBackend {
     private static final SwitchPort[] NO_PORTS = new SwitchPort[0];
