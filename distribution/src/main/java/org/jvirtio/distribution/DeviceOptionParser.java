@@ -11,7 +11,6 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.jvirtio.distribution.BlkDeviceSpec.Backend;
-import org.jvirtio.distribution.NetDeviceSpec;
 
 /**
  * Parses the launcher's command line: {@code --device blk,key=value,...} or {@code --device
