@@ -5,17 +5,16 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
-import org.jvirtio.distribution.BlkDeviceSpec.Backend;
-
 /**
  * Parses the launcher's command line: {@code --device blk,key=value,...} or {@code --device
  * net,key=value,...} once per device, in QEMU's option syntax (a comma inside a value is written {@code ,,}). Pure: checks syntax and values, opens
- * nothing. Every error is a {@link UsageException} whose message names the device and the key.
+ * nothing. Every error is a {@link UsageException} whose message names the device and the key. The
+ * rules every device type shares are here; each type's own keys are checked by {@link BlkOptionParser}
+ * and {@link NetOptionParser}.
  *
  * <p>Kept apart from {@link Launcher} so that the Felix distribution can turn the same strings into
  * Configuration Admin factory configurations.
@@ -40,13 +39,7 @@ public final class DeviceOptionParser {
     public static final int MAX_RECONNECT_SECONDS = 3600;
 
     /** What QEMU accepts as an id: a letter, then letters, digits, '-', '.', '_'. */
-    private static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]{0,63}");
-    private static final Pattern SIZE = Pattern.compile("([0-9]{1,19})([KMGT]?)", Pattern.CASE_INSENSITIVE);
-    private static final Pattern MAC = Pattern.compile("[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}");
-    /** What Linux takes as an interface name (dev_valid_name, IFNAMSIZ), kept to the portable characters. */
-    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_.-]{1,15}");
-    /** QEMU's first default NIC address; the device at position i gets the last byte 0x56 + i. */
-    private static final String DEFAULT_MAC_PREFIX = "52:54:00:12:34:";
+    static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]{0,63}");
 
     private DeviceOptionParser() {
     }
@@ -108,9 +101,9 @@ public final class DeviceOptionParser {
         String type = parts.get(0);
         switch (type) {
             case "blk":
-                return parseBlk(keyValues(type, parts, BLK_KEYS), index);
+                return BlkOptionParser.parse(keyValues(type, parts, BLK_KEYS), index);
             case "net":
-                return parseNet(keyValues(type, parts, NET_KEYS), index);
+                return NetOptionParser.parse(keyValues(type, parts, NET_KEYS), index);
             default:
                 throw new UsageException("--device '" + spec + "': unknown device type '" + type
                         + "' (supported: blk, net)");
@@ -139,7 +132,7 @@ public final class DeviceOptionParser {
     }
 
     /** The device's id, checked; the default is {@code TYPE<index>}. */
-    private static String id(String type, Map<String, String> values, int index) throws UsageException {
+    static String id(String type, Map<String, String> values, int index) throws UsageException {
         String id = values.getOrDefault("id", type + index);
         if (!ID.matcher(id).matches()) {
             throw new UsageException("--device " + type + ": bad id '" + id
@@ -148,7 +141,7 @@ public final class DeviceOptionParser {
         return id;
     }
 
-    private static Path socket(String name, Map<String, String> values) throws UsageException {
+    static Path socket(String name, Map<String, String> values) throws UsageException {
         String socket = values.get("socket");
         if (socket == null || socket.isEmpty()) {
             throw new UsageException(name + ": socket=PATH is required (the vhost-user socket: QEMU connects to it,"
@@ -158,85 +151,12 @@ public final class DeviceOptionParser {
     }
 
     /** {@code reconnect=} in seconds, only with {@code client=on}. */
-    private static int reconnect(String name, Map<String, String> values, boolean client) throws UsageException {
+    static int reconnect(String name, Map<String, String> values, boolean client) throws UsageException {
         if (!client && values.containsKey("reconnect")) {
             throw new UsageException(name + ": reconnect= is only for client=on (in server mode QEMU reconnects)");
         }
         return values.containsKey("reconnect") ? reconnect(name, values.get("reconnect"))
                 : DeviceSpec.DEFAULT_RECONNECT_SECONDS;
-    }
-
-    private static BlkDeviceSpec parseBlk(Map<String, String> values, int index) throws UsageException {
-        String id = id("blk", values, index);
-        String name = "--device blk id=" + id;
-        Path socket = socket(name, values);
-        Backend backend = backend(name, values.getOrDefault("backend", "file"));
-        String path = values.get("path");
-        if (backend == Backend.FILE && (path == null || path.isEmpty())) {
-            throw new UsageException(name + ": backend=file needs path=IMAGE");
-        }
-        if (backend != Backend.FILE && path != null) {
-            throw new UsageException(name + ": path= is only for backend=file, not backend="
-                    + backend.name().toLowerCase(Locale.ROOT));
-        }
-        long size = values.containsKey("size") ? size(name, values.get("size")) : 0;
-        if (backend != Backend.FILE && size == 0) {
-            throw new UsageException(name + ": backend=" + backend.name().toLowerCase(Locale.ROOT)
-                    + " needs size=BYTES");
-        }
-        if (backend == Backend.MEMORY && size > MAX_MEMORY_SIZE) {
-            throw new UsageException(name + ": a memory disk holds at most " + MAX_MEMORY_SIZE + " bytes, not " + size);
-        }
-        boolean readOnly = onOff(name, "readonly", values.getOrDefault("readonly", "off"));
-        int queues = values.containsKey("queues") ? number(name, "queues", values.get("queues"), 1, MAX_QUEUES) : 1;
-        boolean client = onOff(name, "client", values.getOrDefault("client", "off"));
-        int reconnect = reconnect(name, values, client);
-        return new BlkDeviceSpec(id, socket, backend, path == null ? null : Path.of(path), size, readOnly,
-                queues, client, reconnect);
-    }
-
-    private static NetDeviceSpec parseNet(Map<String, String> values, int index) throws UsageException {
-        String id = id("net", values, index);
-        String name = "--device net id=" + id;
-        Path socket = socket(name, values);
-        NetDeviceSpec.Backend backend = netBackend(name, values.getOrDefault("backend", "switch"));
-        String kind = backend.name().toLowerCase(Locale.ROOT);
-        String switchName = values.get("switch");
-        if (backend != NetDeviceSpec.Backend.SWITCH && switchName != null) {
-            throw new UsageException(name + ": switch= is only for backend=switch, not backend=" + kind);
-        }
-        if (backend == NetDeviceSpec.Backend.SWITCH) {
-            switchName = switchName == null ? NetDeviceSpec.DEFAULT_SWITCH : switchName;
-            if (!ID.matcher(switchName).matches()) {
-                throw new UsageException(name + ": bad switch name '" + switchName
-                        + "' (a letter, then up to 63 letters, digits, '-', '.', '_')");
-            }
-        }
-        String ifname = values.get("ifname");
-        if (backend != NetDeviceSpec.Backend.TAP && ifname != null) {
-            throw new UsageException(name + ": ifname= is only for backend=tap, not backend=" + kind);
-        }
-        if (backend == NetDeviceSpec.Backend.TAP) {
-            if (ifname == null || ifname.isEmpty()) {
-                throw new UsageException(name + ": backend=tap needs ifname=NAME");
-            }
-            if (!IFNAME.matcher(ifname).matches() || ifname.equals(".") || ifname.equals("..")) {
-                throw new UsageException(name + ": bad ifname '" + ifname
-                        + "' (1 to 15 letters, digits, '-', '.', '_'; not . or ..)");
-            }
-        }
-        String mac = values.containsKey("mac") ? mac(name, values.get("mac"))
-                : DEFAULT_MAC_PREFIX + String.format("%02x", (0x56 + index) & 0xFF);
-        int mtu = values.containsKey("mtu") ? number(name, "mtu", values.get("mtu"), MIN_MTU, MAX_MTU)
-                : NetDeviceSpec.DEFAULT_MTU;
-        int pairs = values.containsKey("queues")
-                ? number(name, "queues", values.get("queues"), 1, MAX_QUEUE_PAIRS) : 1;
-        boolean packed = onOff(name, "packed", values.getOrDefault("packed", "on"));
-        boolean mergeable = onOff(name, "mrg_rxbuf", values.getOrDefault("mrg_rxbuf", "on"));
-        boolean client = onOff(name, "client", values.getOrDefault("client", "off"));
-        int reconnect = reconnect(name, values, client);
-        return new NetDeviceSpec(id, socket, backend, switchName, ifname, mac, mtu, pairs, packed, mergeable, client,
-                reconnect);
     }
 
     /** Splits at single commas; {@code ,,} is a literal comma (QEMU's escape). */
@@ -264,77 +184,7 @@ public final class DeviceOptionParser {
         return parts;
     }
 
-    private static NetDeviceSpec.Backend netBackend(String name, String value) throws UsageException {
-        switch (value) {
-            case "switch":
-                return NetDeviceSpec.Backend.SWITCH;
-            case "sink":
-                return NetDeviceSpec.Backend.SINK;
-            case "tap":
-                return NetDeviceSpec.Backend.TAP;
-            default:
-                throw new UsageException(name + ": bad backend '" + value + "' (switch, sink or tap)");
-        }
-    }
-
-    /** Six hex bytes separated by colons, a unicast address; returned in lower case. */
-    static String mac(String name, String value) throws UsageException {
-        if (!MAC.matcher(value).matches()) {
-            throw new UsageException(name + ": bad mac '" + value + "' (six hex bytes, e.g. 52:54:00:12:34:56)");
-        }
-        String mac = value.toLowerCase(Locale.ROOT);
-        if ((Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
-            throw new UsageException(name + ": mac=" + value + " is a multicast address (the first byte must be even)");
-        }
-        if (mac.equals("00:00:00:00:00:00")) {
-            throw new UsageException(name + ": mac=" + value + " is not an address");
-        }
-        return mac;
-    }
-
-    private static Backend backend(String name, String value) throws UsageException {
-        switch (value) {
-            case "file":
-                return Backend.FILE;
-            case "memory":
-                return Backend.MEMORY;
-            case "null":
-                return Backend.NULL;
-            default:
-                throw new UsageException(name + ": bad backend '" + value + "' (file, memory or null)");
-        }
-    }
-
-    /** Bytes, optionally with a K, M, G or T suffix (powers of 1024); positive, a multiple of 512. */
-    static long size(String name, String value) throws UsageException {
-        var m = SIZE.matcher(value);
-        if (!m.matches()) {
-            throw new UsageException(name + ": bad size '" + value + "' (bytes, or a number with K, M, G or T)");
-        }
-        int shift = switch (m.group(2).toUpperCase(Locale.ROOT)) {
-            case "K" -> 10;
-            case "M" -> 20;
-            case "G" -> 30;
-            case "T" -> 40;
-            default -> 0;
-        };
-        long bytes;
-        try {
-            long n = Long.parseLong(m.group(1));
-            if (n > Long.MAX_VALUE >> shift) {
-                throw new NumberFormatException();
-            }
-            bytes = n << shift;
-        } catch (NumberFormatException e) {
-            throw new UsageException(name + ": size '" + value + "' is too large");
-        }
-        if (bytes == 0 || bytes % 512 != 0) {
-            throw new UsageException(name + ": size " + value + " must be a positive multiple of 512 bytes");
-        }
-        return bytes;
-    }
-
-    private static boolean onOff(String name, String key, String value) throws UsageException {
+    static boolean onOff(String name, String key, String value) throws UsageException {
         switch (value) {
             case "on":
                 return true;
@@ -346,7 +196,7 @@ public final class DeviceOptionParser {
     }
 
     /** A decimal number from {@code min} to {@code max}. */
-    private static int number(String name, String key, String value, int min, int max) throws UsageException {
+    static int number(String name, String key, String value, int min, int max) throws UsageException {
         int n;
         try {
             n = Integer.parseInt(value);

@@ -146,6 +146,7 @@ class VhostUserNetGuestIT {
             check(r, Integer.parseInt(r.value("BIGPING-RECEIVED ")) == PINGS, "near-MTU pings lost");
         }
         check(ra, MAC_A.equals(ra.value("MAC ")), "guest A's address: " + ra.value("MAC "));
+        check(rb, MAC_B.equals(rb.value("MAC ")), "guest B's address: " + rb.value("MAC "));
         if (pairs > 1) {
             for (Guest.Result r : List.of(ra, rb)) {
                 check(r, r.value("QUEUES ").contains("rx-1") && r.value("QUEUES ").contains("tx-1"),
@@ -156,7 +157,6 @@ class VhostUserNetGuestIT {
                         + counters(d));
             }
         }
-        check(rb, MAC_B.equals(rb.value("MAC ")), "guest B's address: " + rb.value("MAC "));
 
         // the bytes, both ways
         long bytes = TRANSFER_KIB * 1024L;
@@ -175,9 +175,9 @@ class VhostUserNetGuestIT {
         SwitchPort pb = ports.of(MAC_B);
         check(ra, pa.txFrames() == a.count(NetCounter.TX_FRAMES) && pb.txFrames() == b.count(NetCounter.TX_FRAMES),
                 "the switch saw other frames than the devices sent: " + ports);
-        // every frame went to the other port, but for what a guest sent while the other had not yet attached
-        // (the first IPv6 solicitations of the guest that got its link up first): the switch had no port to send
-        // them to
+        // every frame went to the other port, but for what a guest sent while the other's device had not
+        // attached yet (the first frames, IPv6 solicitations, of the guest whose link came up first): the
+        // switch had no other port to send them to
         for (SwitchPort[] fromTo : List.of(new SwitchPort[] {pa, pb}, new SwitchPort[] {pb, pa})) {
             long lost = fromTo[0].txFrames() - fromTo[1].rxFrames() - fromTo[1].droppedFrames();
             check(ra, lost >= 0 && lost <= EDGE_FRAMES, lost + " frames not delivered to the only other port: "
