@@ -253,9 +253,10 @@ public final class DeviceOptionParser {
                 "",
                 "net (vhost-user net, QEMU's -netdev vhost-user + virtio-net-pci):",
                 "  backend=KIND     switch (default): a port on an in-JVM L2 switch; sink: counts and",
-                "                   drops what the guest sends; tap: a Linux TAP interface",
+                "                   drops what the guest sends; tap: a Linux TAP interface (not in",
+                "                   this build yet)",
                 "  switch=NAME      backend=switch only: devices with the same name share one switch",
-                "                   (default " + NetDeviceSpec.DEFAULT_SWITCH + ")",
+                "                   (default name: " + NetDeviceSpec.DEFAULT_SWITCH + ")",
                 "  ifname=NAME      backend=tap only (required): the TAP interface",
                 "  mac=ADDRESS      the device's unicast address (default 52:54:00:12:34:56 + position)",
                 "  mtu=BYTES        largest payload, " + MIN_MTU + " to " + MAX_MTU + " (default "
