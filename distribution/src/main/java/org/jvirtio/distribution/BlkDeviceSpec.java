@@ -17,10 +17,7 @@ import java.util.Objects;
  * @param reconnectSeconds in client mode, the pause between connection attempts (at least 1)
  */
 public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, long size, boolean readOnly,
-        int queues, boolean client, int reconnectSeconds) {
-
-    /** Client mode's default pause between connection attempts, in seconds (QEMU's reconnect= unit). */
-    public static final int DEFAULT_RECONNECT_SECONDS = 1;
+        int queues, boolean client, int reconnectSeconds) implements DeviceSpec {
 
     /** The {@code backend=} values. */
     public enum Backend {
@@ -42,6 +39,11 @@ public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, 
         if (reconnectSeconds < 1) {
             throw new IllegalArgumentException("reconnectSeconds must be positive: " + reconnectSeconds);
         }
+    }
+
+    @Override
+    public String type() {
+        return "blk";
     }
 
     /** A device in server mode (jvirtio listens on {@code socket}), the default. */

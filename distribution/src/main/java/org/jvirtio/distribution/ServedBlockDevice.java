@@ -17,7 +17,7 @@ import org.jvirtio.transport.vhostuser.VhostUserBackend;
  * One {@link BlkDeviceSpec} brought to life: its block backend, the virtio-blk device, the vhost-user
  * back end (listening, or with {@code client=on} connecting to QEMU's socket).
  */
-final class ServedBlockDevice implements AutoCloseable {
+final class ServedBlockDevice implements ServedDevice {
     private static final int BLOCK_SIZE = 512;
 
     private final BlkDeviceSpec spec;
@@ -86,12 +86,13 @@ final class ServedBlockDevice implements AutoCloseable {
         }
     }
 
-    BlkDeviceSpec spec() {
+    @Override
+    public BlkDeviceSpec spec() {
         return spec;
     }
 
-    /** What the user is told about this device once it listens (or connects). */
-    String describe() {
+    @Override
+    public String describe() {
         String where = switch (spec.backend()) {
             case FILE -> "file " + spec.path();
             case MEMORY -> "memory";

@@ -14,10 +14,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class DeviceOptionParserTest {
 
     private static BlkDeviceSpec one(String spec) throws UsageException {
-        return DeviceOptionParser.parseDevice(spec, 0);
+        return (BlkDeviceSpec) DeviceOptionParser.parseDevice(spec, 0);
     }
 
-    private static List<BlkDeviceSpec> args(String... args) throws UsageException {
+    private static List<DeviceSpec> args(String... args) throws UsageException {
         return DeviceOptionParser.parseArguments(List.of(args));
     }
 
@@ -63,7 +63,7 @@ class DeviceOptionParserTest {
 
     @Test
     void clientModeChardevListens() throws UsageException {
-        List<BlkDeviceSpec> devices = args("--device", "blk,socket=a,path=x,client=on,reconnect=3", "--device",
+        List<DeviceSpec> devices = args("--device", "blk,socket=a,path=x,client=on,reconnect=3", "--device",
                 "blk,socket=b,path=y");
         assertThat(Launcher.qemuOptions(devices)).isEqualTo("-object memory-backend-memfd,id=mem,size=1G,share=on"
                 + " -numa node,memdev=mem"
@@ -82,9 +82,9 @@ class DeviceOptionParserTest {
 
     @Test
     void severalDevicesGetTheirOwnDefaultIds() throws UsageException {
-        List<BlkDeviceSpec> devices = args("--device", "blk,socket=a,path=x", "--device=blk,socket=b,backend=null,size=1M",
+        List<DeviceSpec> devices = args("--device", "blk,socket=a,path=x", "--device=blk,socket=b,backend=null,size=1M",
                 "--device", "blk,id=third,socket=c,path=y,queues=2");
-        assertThat(devices).extracting(BlkDeviceSpec::id).containsExactly("blk0", "blk1", "third");
+        assertThat(devices).extracting(DeviceSpec::id).containsExactly("blk0", "blk1", "third");
         assertThat(Launcher.qemuOptions(devices)).isEqualTo("-object memory-backend-memfd,id=mem,size=1G,share=on"
                 + " -numa node,memdev=mem"
                 + " -chardev socket,id=c0,path=a -device vhost-user-blk-pci,chardev=c0,num-queues=1"
@@ -102,7 +102,7 @@ class DeviceOptionParserTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
-        "net,socket=s                              | unknown device type 'net' (supported: blk)",
+        "tape,socket=s                             | unknown device type 'tape' (supported: blk, net)",
         "blk,socket=s,path=i,colour=red            | unknown key 'colour' (keys: id, socket, backend, path, size, readonly, queues, client, reconnect)",
         "blk,socket=s,path=i,readonly              | 'readonly' is not key=value",
         "blk,socket=s,,path=i,                     | empty element",

@@ -167,7 +167,9 @@ public final class NetDevice extends AbstractVirtioDevice {
 
     @Override
     protected void onActivate(long features, DeviceActivation activation) {
-        boolean mq = VirtioFeature.has(features, NetFeatures.MQ) && VirtioFeature.has(features, NetFeatures.CTRL_VQ);
+        // MQ without CTRL_VQ is what a vhost-user front end negotiates: QEMU keeps the control queue (and
+        // VQ_PAIRS_SET) to itself and starts the pairs' rings as the driver asks; every pair is served
+        boolean mq = VirtioFeature.has(features, NetFeatures.MQ);
         int pairs = mq ? options.queuePairs() : 1;
         int maxFrame = NetHeader.maxFrame(VirtioFeature.has(features, NetFeatures.MTU) ? options.mtu()
                 : Math.max(options.mtu(), 1500));

@@ -48,6 +48,33 @@ class DeviceLifecycleTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * Over vhost-user, QEMU negotiates MQ with the back end but keeps the control queue to itself (the
+     * back end never sees CTRL_VQ): every pair's queues are served, and frames arrive on receiveq 0, as
+     * nobody tells the device how many pairs the driver uses.
+     */
+    @Test
+    void mqWithoutTheControlQueueServesEveryPair() throws Exception {
+        NetRig rig = new NetRig(NetRig.options().queuePairs(2).build(), false,
+                1L << NetFeatures.CTRL_VQ | 1L << NetFeatures.CTRL_RX | 1L << NetFeatures.CTRL_MAC_ADDR);
+        assertThat(VirtioFeature.has(rig.device.negotiatedFeatures(), NetFeatures.MQ)).isTrue();
+        byte[] second = Frames.frame(Frames.BROADCAST, Frames.mac(1), 60, 2);
+        byte[] first = Frames.frame(Frames.BROADCAST, Frames.mac(1), 70, 1);
+        assertThat(rig.transmit(3, Frames.withHeader(second))).isZero();
+        assertThat(rig.transmit(1, Frames.withHeader(first))).isZero();
+        assertThat(rig.backend.sent).containsExactly(second, first);
+        assertThat(rig.device.metrics(3).get(NetCounter.TX_FRAMES)).isEqualTo(1);
+        for (int i = 0; i < 4; i++) {
+            rig.postRx(0, 2048);
+            rig.postRx(2, 2048);
+        }
+        for (int i = 0; i < 4; i++) {
+            assertThat(rig.backend.deliver(Frames.frame(Frames.mac(1), Frames.mac(10 + i), 60, i))).isTrue();
+        }
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(4);
+        assertThat(rig.device.metrics(2).get(NetCounter.RX_FRAMES)).isZero();
+    }
+
     @Test
     void configSpaceHoldsMacLinkPairsAndMtu() {
         NetDevice d = new NetDevice(new SinkBackend(), NetDeviceOptions.builder().mac("02:00:00:00:00:07")
