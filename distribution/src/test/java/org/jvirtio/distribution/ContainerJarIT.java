@@ -140,6 +140,9 @@ class ContainerJarIT {
             stdin.write("lb -s jvirtio\n".getBytes(StandardCharsets.UTF_8));
             stdin.flush();
             await(l -> l.contains("org.jvirtio.jvirtio-device-blk"), "lb output");
+            stdin.write("virtio:list\n".getBytes(StandardCharsets.UTF_8));
+            stdin.flush();
+            await(l -> l.startsWith("disk1 ") && l.contains("blk") && l.contains("vhost-user"), "virtio:list");
         }
         Thread.sleep(1000);
         assertThat(p.isAlive()).as("running after stdin closed").isTrue();

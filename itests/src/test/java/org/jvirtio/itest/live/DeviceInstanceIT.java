@@ -123,6 +123,46 @@ public class DeviceInstanceIT {
         assertTrue("device over backend " + tag, context.getServiceReferences((String) null, filter) != null);
     }
 
+    @Test
+    public void shellCommandsAndJmxShowAndSwapTheDevice() throws Exception {
+        Path socket = dir.resolve("shell.sock");
+        instance(Map.of("type", "blk", "id", "blk0", "socket", socket.toString(), "backend", "memory", "size", "1M"));
+        try (SectorClient client = new SectorClient(awaitSocket(socket))) {
+            for (int s = 0; s < 10; s++) {
+                assertEquals(0, client.write(s, pattern(s)));
+            }
+            var server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            var bean = new javax.management.ObjectName("org.jvirtio:type=Device,id=\"blk0\"");
+            assertEquals("running", server.getAttribute(bean, "State"));
+            assertEquals("blk", server.getAttribute(bean, "DeviceType"));
+            var queues = (javax.management.openmbean.CompositeData[]) server.getAttribute(bean, "Queues");
+            assertEquals(10L, queues[0].get("completed"));
+            String list = command("list");
+            assertTrue(list, list.contains("blk0") && list.contains("running") && list.contains(socket.toString()));
+            String stats = command("stats", "blk0");
+            assertTrue(stats, stats.contains("COMPLETED") && stats.contains("device counters:"));
+            assertTrue(command("stats", "nope").startsWith("no device nope"));
+            String swap = command("swap", "blk0", new String[] {"size=2M"});
+            assertTrue(swap, swap.startsWith("device blk0 reconfigured"));
+            awaitDeviceOver("blk0.2");
+            assertEquals(0, client.write(0, pattern(1)));
+            assertEquals("device blk0 reset", command("reset", "blk0"));
+        }
+    }
+
+    /** Calls a virtio shell command as gogo would (the command class is private to its bundle). */
+    private String command(String name, Object... args) throws Exception {
+        var refs = context.getServiceReferences((String) null, "(osgi.command.scope=virtio)");
+        assertTrue("the virtio commands are registered", refs != null && refs.length == 1);
+        Object commands = context.getService(refs[0]);
+        for (var m : commands.getClass().getMethods()) {
+            if (m.getName().equals(name) && m.getParameterCount() == args.length) {
+                return (String) m.invoke(commands, args);
+            }
+        }
+        throw new AssertionError("no command virtio:" + name + " with " + args.length + " arguments");
+    }
+
     private org.osgi.service.cm.Configuration instance(Map<String, String> keys) throws Exception {
         var c = configAdmin.createFactoryConfiguration(INSTANCE, "?");
         c.update(dictionary(keys));

@@ -1,6 +1,9 @@
 package org.jvirtio.device.net;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 import org.jvirtio.api.VirtioDeviceId;
@@ -144,6 +147,16 @@ public final class NetDevice extends AbstractVirtioDevice {
     /** The counters of queue {@code index}; they live as long as the device, across resets. */
     public QueueMetrics metrics(int index) {
         return metrics[index];
+    }
+
+    /** Every {@link NetCounter} summed over the queues, names in lower case: what the shell and JMX show. */
+    @Override
+    public Map<String, Long> counters() {
+        Map<String, Long> counters = new LinkedHashMap<>();
+        for (NetCounter c : NetCounter.values()) {
+            counters.put(c.name().toLowerCase(Locale.ROOT), count(c));
+        }
+        return counters;
     }
 
     /** {@code counter} summed over all queues. */
