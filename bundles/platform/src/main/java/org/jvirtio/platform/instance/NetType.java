@@ -3,11 +3,15 @@ package org.jvirtio.platform.instance;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.regex.Pattern;
+import java.util.zip.CRC32;
 
 /**
  * virtio-net instances: {@code backend=switch|sink|tap}, {@code switch=NAME}, {@code ifname=NAME},
- * {@code mac}, {@code mtu}, {@code queues} (queue pairs), {@code packed}, {@code mrg_rxbuf}.
+ * {@code mac} (default: derived from the id), {@code mtu}, {@code queues} (queue pairs), {@code packed},
+ * {@code mrg_rxbuf}.
  */
 final class NetType implements DeviceType {
     static final String DEVICE_PID = "org.jvirtio.net.device";
@@ -50,6 +54,17 @@ final class NetType implements DeviceType {
         return new ComponentConfig(BACKENDS.get(backend), p);
     }
 
+    /**
+     * QEMU's prefix 52:54:00 and three bytes of the id's CRC-32: the same device gets the same address at
+     * every start, and devices on one switch differ (unless two ids collide in 24 bits: give mac= then).
+     */
+    static String defaultMac(String id) {
+        CRC32 crc = new CRC32();
+        crc.update(id.getBytes(StandardCharsets.UTF_8));
+        long v = crc.getValue();
+        return String.format("52:54:00:%02x:%02x:%02x", (v >> 16) & 0xFF, (v >> 8) & 0xFF, v & 0xFF);
+    }
+
     @Override
     public ComponentConfig device(InstanceKeys keys) {
         Map<String, Object> p = new HashMap<>();
@@ -58,7 +73,9 @@ final class NetType implements DeviceType {
             if (!MAC.matcher(mac).matches() || (Integer.parseInt(mac.substring(0, 2), 16) & 1) != 0) {
                 throw keys.error("mac", "'" + mac + "' is not a unicast address like 52:54:00:12:34:56");
             }
-            p.put("mac", mac.toLowerCase(java.util.Locale.ROOT));
+            p.put("mac", mac.toLowerCase(Locale.ROOT));
+        } else {
+            p.put("mac", defaultMac(keys.id()));
         }
         p.put("mtu", keys.number("mtu", 1500, 68, 65535));
         p.put("queues", keys.number("queues", 1, 1, 256));

@@ -47,6 +47,10 @@ class InstancePlanTest {
         assertThat(p.device().properties()).containsEntry("mac", "52:54:00:aa:00:01").containsEntry("mtu", 9000)
                 .containsEntry("queues", 4).containsEntry("mergeable", false).containsEntry("packed", true);
         assertThat(plan("net,id=n,socket=s").backend().properties()).containsEntry("name", "default");
+        assertThat(plan("net,id=net0,socket=s").device().properties().get("mac"))
+                .isEqualTo(plan("net,id=net0,socket=t").device().properties().get("mac"))
+                .isNotEqualTo(plan("net,id=net1,socket=s").device().properties().get("mac"))
+                .asString().matches("52:54:00:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}");
         assertThat(plan("net,id=n,socket=s,backend=sink").backend())
                 .isEqualTo(new ComponentConfig("org.jvirtio.net.backend.sink", Map.of()));
         assertThat(plan("net,id=n,socket=s,backend=tap,ifname=jv0").backend())
