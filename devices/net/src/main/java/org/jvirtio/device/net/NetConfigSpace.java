@@ -23,14 +23,16 @@ public final class NetConfigSpace {
     public static final int SIZE = 12;
     /** status: the link is up. */
     public static final short LINK_UP = 1;
+    /** status: the driver should announce itself (GUEST_ANNOUNCE); cleared by its ANNOUNCE_ACK. */
+    public static final short ANNOUNCE = 2;
 
     private NetConfigSpace() {
     }
 
-    static byte[] encode(byte[] mac, NetDeviceOptions o) {
+    static byte[] encode(byte[] mac, NetDeviceOptions o, boolean linkUp) {
         ByteBuffer b = ByteBuffer.allocate(SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAC, mac);
-        b.putShort(STATUS, LINK_UP);
+        b.putShort(STATUS, linkUp ? LINK_UP : 0);
         b.putShort(MAX_VIRTQUEUE_PAIRS, (short) o.queuePairs());
         b.putShort(MTU, (short) o.mtu());
         return b.array();

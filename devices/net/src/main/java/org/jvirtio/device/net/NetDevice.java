@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 import org.jvirtio.api.VirtioDeviceId;
 import org.jvirtio.api.VirtioFeature;
@@ -78,11 +79,14 @@ public final class NetDevice extends AbstractVirtioDevice {
     private final NetDeviceOptions options;
     private final QueueMetrics[] metrics;
     private volatile byte[] config;
+    /** Guards read-modify-write of {@link #config}; readers just read the volatile field. */
+    private final Object configLock = new Object();
+    private volatile boolean linkUp = true;
     private volatile Running running;
 
     /** What one activation runs; replaced as a whole, so a reset never sees half of it. */
     private record Running(NetPort port, ReceivePath receive, RxQueue[] rx, TxQueue[] tx, CtrlQueue ctrl,
-            int ctrlIndex) {
+            int ctrlIndex, DriverNotifier notifier, boolean announces) {
     }
 
     /** The GUEST_* feature bits GUEST_OFFLOADS_SET can switch. */
@@ -100,7 +104,7 @@ public final class NetDevice extends AbstractVirtioDevice {
         super(VirtioDeviceId.NET, queueSizes(options), offered(options, backend.offloads()));
         this.backend = backend;
         this.options = options;
-        this.config = NetConfigSpace.encode(options.mac(), options);
+        this.config = NetConfigSpace.encode(options.mac(), options, true);
         this.metrics = new QueueMetrics[queueCount()];
         for (int i = 0; i < metrics.length; i++) {
             metrics[i] = new QueueMetrics();
@@ -134,7 +138,10 @@ public final class NetDevice extends AbstractVirtioDevice {
             f |= tso && offloads.contains(NetOffload.TSO_ECN) ? VirtioFeature.of(NetFeatures.HOST_ECN, NetFeatures.GUEST_ECN) : 0;
         }
         f |= o.mergeable() ? 1L << NetFeatures.MRG_RXBUF : 0;
-        f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR) : 0;
+        f |= o.ctrl() ? VirtioFeature.of(NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR,
+                NetFeatures.GUEST_ANNOUNCE) : 0;
+        // every queue uses its chains in the order it took them (receive: held chains in ring order)
+        f |= o.inOrder() ? VirtioFeature.bit(VirtioFeature.IN_ORDER) : 0;
         // MQ needs the control queue for VQ_PAIRS_SET (NetDeviceOptions insists on it)
         f |= o.queuePairs() > 1 ? 1L << NetFeatures.MQ : 0;
         return f;
@@ -202,7 +209,8 @@ public final class NetDevice extends AbstractVirtioDevice {
             ctrlIndex = 2 * pairs;
             ctrl = new CtrlQueue(ctrlIndex, require(activation, ctrlIndex), notifier, metrics[ctrlIndex],
                     new Control(), VirtioFeature.has(features, NetFeatures.CTRL_RX),
-                    VirtioFeature.has(features, NetFeatures.CTRL_MAC_ADDR), mq ? options.queuePairs() : 0,
+                    VirtioFeature.has(features, NetFeatures.CTRL_MAC_ADDR),
+                    VirtioFeature.has(features, NetFeatures.GUEST_ANNOUNCE), mq ? options.queuePairs() : 0,
                     VirtioFeature.has(features, NetFeatures.CTRL_GUEST_OFFLOADS) ? features & GUEST_OFFLOAD_BITS : 0);
         }
         DeviceQueue[] txRings = new DeviceQueue[pairs];
@@ -228,7 +236,8 @@ public final class NetDevice extends AbstractVirtioDevice {
             receive.stop();
             throw e;
         }
-        running = new Running(port, receive, rx, tx, ctrl, ctrlIndex);
+        running = new Running(port, receive, rx, tx, ctrl, ctrlIndex, notifier,
+                VirtioFeature.has(features, NetFeatures.GUEST_ANNOUNCE) && ctrl != null);
     }
 
     private static DeviceQueue require(DeviceActivation activation, int index) {
@@ -277,8 +286,10 @@ public final class NetDevice extends AbstractVirtioDevice {
                 r.ctrl.stop();
             }
         }
-        // the driver's MAC_ADDR_SET lasts until reset
-        config = NetConfigSpace.encode(options.mac(), options);
+        // the driver's MAC_ADDR_SET and a pending ANNOUNCE last until reset; the link state is the device's
+        synchronized (configLock) {
+            config = NetConfigSpace.encode(options.mac(), options, linkUp);
+        }
     }
 
     /** The component goes away (configuration deleted, backend gone): stop serving, as on a reset. */
@@ -287,13 +298,70 @@ public final class NetDevice extends AbstractVirtioDevice {
         reset();
     }
 
+    /**
+     * Sets the link state the driver reads in {@code status} (STATUS) and, if a driver runs the device,
+     * tells it the configuration changed. The device reports it; frames still flow as the backend
+     * delivers them.
+     */
+    public void setLinkUp(boolean up) {
+        linkUp = up;
+        changeConfig(c -> {
+            int status = (c[NetConfigSpace.STATUS] & 0xFF) & ~NetConfigSpace.LINK_UP;
+            c[NetConfigSpace.STATUS] = (byte) (status | (up ? NetConfigSpace.LINK_UP : 0));
+        });
+        notifyConfigChanged();
+    }
+
+    public boolean isLinkUp() {
+        return linkUp;
+    }
+
+    /**
+     * Asks the driver to announce itself (a gratuitous ARP, as after a migration): sets ANNOUNCE in
+     * {@code status} and tells the driver, which acks on the control queue.
+     *
+     * @return false if the running driver did not negotiate GUEST_ANNOUNCE (or none runs): nothing asked
+     */
+    public boolean announce() {
+        Running r = running;
+        if (r == null || !r.announces()) {
+            return false;
+        }
+        changeConfig(c -> c[NetConfigSpace.STATUS] |= NetConfigSpace.ANNOUNCE);
+        notifyConfigChanged();
+        return true;
+    }
+
+    private void notifyConfigChanged() {
+        Running r = running;
+        if (r != null) {
+            r.notifier().notifyConfigChanged();
+        }
+    }
+
+    /**
+     * Changes a copy of the configuration space and publishes it whole: readers see the old or the new
+     * array, never half of a change; changes from the control queue and from management do not lose
+     * each other's bytes.
+     */
+    private void changeConfig(Consumer<byte[]> change) {
+        synchronized (configLock) {
+            byte[] next = config.clone();
+            change.accept(next);
+            config = next;
+        }
+    }
+
     /** Control commands, applied on the control queue's thread. */
     private final class Control implements ControlTarget {
         @Override
+        public void announced() {
+            changeConfig(c -> c[NetConfigSpace.STATUS] &= ~NetConfigSpace.ANNOUNCE);
+        }
+
+        @Override
         public void setMac(byte[] mac) {
-            byte[] next = config.clone();
-            System.arraycopy(mac, 0, next, NetConfigSpace.MAC, 6);
-            config = next; // readers see the old or the new array, never a half-written address
+            changeConfig(next -> System.arraycopy(mac, 0, next, NetConfigSpace.MAC, 6));
             Running r = running;
             if (r != null) {
                 r.receive.setFilter(r.receive.filter().withMac(mac));

@@ -17,6 +17,7 @@ public final class NetDeviceOptions {
     private final boolean mergeable;
     private final boolean packed;
     private final boolean eventIdx;
+    private final boolean inOrder;
     private final boolean indirect;
 
     private NetDeviceOptions(Builder b) {
@@ -41,6 +42,7 @@ public final class NetDeviceOptions {
         mergeable = b.mergeable;
         packed = b.packed;
         eventIdx = b.eventIdx;
+        inOrder = b.inOrder;
         indirect = b.indirect;
     }
 
@@ -58,6 +60,7 @@ public final class NetDeviceOptions {
     public boolean mergeable() { return mergeable; }
     public boolean packed() { return packed; }
     public boolean eventIdx() { return eventIdx; }
+    public boolean inOrder() { return inOrder; }
     public boolean indirect() { return indirect; }
 
     /** "52:54:00:12:34:56" as six bytes. */
@@ -88,6 +91,7 @@ public final class NetDeviceOptions {
         private boolean mergeable = true;
         private boolean packed = true;
         private boolean eventIdx = true;
+        private boolean inOrder = true;
         private boolean indirect = true;
 
         private Builder() {
@@ -115,6 +119,7 @@ public final class NetDeviceOptions {
         public Builder mergeable(boolean v) { mergeable = v; return this; }
         public Builder packed(boolean v) { packed = v; return this; }
         public Builder eventIdx(boolean v) { eventIdx = v; return this; }
+        public Builder inOrder(boolean v) { inOrder = v; return this; }
         public Builder indirect(boolean v) { indirect = v; return this; }
 
         public NetDeviceOptions build() {

@@ -32,6 +32,8 @@ public final class NetFeatures {
     public static final int CTRL_VQ = 17;
     /** Control class RX: promiscuous and all-multicast switches, and the MAC filter table. */
     public static final int CTRL_RX = 18;
+    /** The driver announces itself (gratuitous ARP) when status says ANNOUNCE, and acks on the control queue. */
+    public static final int GUEST_ANNOUNCE = 21;
     /** max_virtqueue_pairs and the MQ VQ_PAIRS_SET command. */
     public static final int MQ = 22;
     /** Control command MAC_ADDR_SET. */

@@ -16,6 +16,7 @@ class ControlQueueTest {
     private static final int ERR = 1;
     private static final int RX = 0;
     private static final int MAC = 1;
+    private static final int ANNOUNCE = 3;
     private static final int MQ = 4;
 
     private static byte[] pairs(int n) {
@@ -70,6 +71,44 @@ class ControlQueueTest {
         assertThat(rig.device.metrics(rig.controlQueue()).get(NetCounter.CTRL_BAD_LENGTH)).isEqualTo(1);
         rig.device.reset();
         assertThat(configMac(rig.device)).containsExactly(0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc);
+    }
+
+    private static int status(NetDevice device) {
+        byte[] status = new byte[2];
+        device.readConfig(NetConfigSpace.STATUS, status, 0, 2);
+        return status[0] & 0xFF | (status[1] & 0xFF) << 8;
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void linkStateAndAnnounceReachTheDriverThroughStatus(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        assertThat(status(rig.device)).isEqualTo(NetConfigSpace.LINK_UP);
+        rig.device.setLinkUp(false);
+        assertThat(status(rig.device)).isZero();
+        assertThat(rig.notifier.configChanges).isEqualTo(1);
+        assertThat(rig.device.announce()).isTrue();
+        assertThat(status(rig.device)).isEqualTo(NetConfigSpace.ANNOUNCE);
+        assertThat(rig.notifier.configChanges).isEqualTo(2);
+        assertThat(rig.control(ANNOUNCE, 0, new byte[] {1})).isEqualTo(ERR); // ANNOUNCE_ACK carries no data
+        assertThat(status(rig.device)).isEqualTo(NetConfigSpace.ANNOUNCE);
+        assertThat(rig.control(ANNOUNCE, 0, new byte[0])).isEqualTo(OK);
+        assertThat(status(rig.device)).isZero();
+        rig.device.setLinkUp(true);
+        rig.device.announce();
+        rig.device.reset(); // a pending announcement goes with the driver; the link state is the device's
+        assertThat(status(rig.device)).isEqualTo(NetConfigSpace.LINK_UP);
+        assertThat(rig.device.announce()).as("no driver runs the device").isFalse();
+    }
+
+    @Test
+    void withoutGuestAnnounceThereIsNothingToAckOrAsk() throws Exception {
+        NetRig rig = new NetRig(NetRig.options().build(), false, 1L << NetFeatures.GUEST_ANNOUNCE);
+        assertThat(rig.device.announce()).isFalse();
+        assertThat(status(rig.device)).isEqualTo(NetConfigSpace.LINK_UP);
+        assertThat(rig.control(ANNOUNCE, 0, new byte[0])).isEqualTo(ERR);
+        assertThat(rig.device.metrics(rig.controlQueue()).get(NetCounter.CTRL_UNKNOWN)).isEqualTo(1);
+        rig.assertStillWorks();
     }
 
     @ParameterizedTest(name = "packed={0}")

@@ -29,9 +29,9 @@ class DeviceLifecycleTest {
         assertThat(one.queueCount()).isEqualTo(3);
         assertThat(one.offeredFeatures()).isEqualTo(VirtioFeature.of(VirtioFeature.VERSION_1,
                 VirtioFeature.RING_INDIRECT_DESC, VirtioFeature.RING_EVENT_IDX, VirtioFeature.RING_PACKED,
-                NetFeatures.CSUM, NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU, NetFeatures.MRG_RXBUF,
-                NetFeatures.CTRL_VQ,
-                NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR));
+                VirtioFeature.IN_ORDER, NetFeatures.CSUM, NetFeatures.MAC, NetFeatures.STATUS, NetFeatures.MTU,
+                NetFeatures.MRG_RXBUF, NetFeatures.CTRL_VQ, NetFeatures.CTRL_RX, NetFeatures.CTRL_MAC_ADDR,
+                NetFeatures.GUEST_ANNOUNCE));
         assertThat(one.servesQueuesConcurrently()).isTrue();
 
         NetDevice four = new NetDevice(new SinkBackend(), NetDeviceOptions.builder().queuePairs(4).build());
@@ -39,10 +39,11 @@ class DeviceLifecycleTest {
         assertThat(VirtioFeature.has(four.offeredFeatures(), NetFeatures.MQ)).isTrue();
 
         NetDevice bare = new NetDevice(new SinkBackend(), NetDeviceOptions.builder().ctrl(false).mergeable(false)
-                .packed(false).csum(false).build());
+                .packed(false).csum(false).inOrder(false).build());
         assertThat(bare.queueCount()).isEqualTo(2);
         assertThat(bare.offeredFeatures() & (1L << NetFeatures.CTRL_VQ | 1L << NetFeatures.CTRL_RX
-                | 1L << NetFeatures.MRG_RXBUF | 1L << NetFeatures.CSUM | VirtioFeature.bit(VirtioFeature.RING_PACKED)))
+                | 1L << NetFeatures.MRG_RXBUF | 1L << NetFeatures.CSUM | 1L << NetFeatures.GUEST_ANNOUNCE
+                | VirtioFeature.bit(VirtioFeature.RING_PACKED) | VirtioFeature.bit(VirtioFeature.IN_ORDER)))
                 .isZero();
         assertThatThrownBy(() -> NetDeviceOptions.builder().queuePairs(2).ctrl(false).build())
                 .isInstanceOf(IllegalArgumentException.class);

@@ -19,6 +19,9 @@ final class ControlProtocol {
     static final int CLASS_GUEST_OFFLOADS = 5;
     static final int GUEST_OFFLOADS_SET = 0;
 
+    static final int CLASS_ANNOUNCE = 3;
+    static final int ANNOUNCE_ACK = 0;
+
     static final int CLASS_MQ = 4;
     static final int MQ_VQ_PAIRS_SET = 0;
     static final int MQ_VQ_PAIRS_MIN = 1;

@@ -17,4 +17,7 @@ public interface ControlTarget {
 
     /** GUEST_OFFLOADS_SET, already checked against the negotiated GUEST_* feature bits. */
     void setGuestOffloads(long offloads);
+
+    /** ANNOUNCE_ACK: the driver has announced itself; the ANNOUNCE status bit goes. */
+    void announced();
 }

@@ -21,6 +21,7 @@ public final class CtrlQueue extends QueueLoop {
     private final ControlTarget target;
     private final boolean ctrlRx;
     private final boolean ctrlMac;
+    private final boolean announce;
     private final int maxPairs;
     private final long guestOffloads;
     private final ByteBuffer command = ByteBuffer.allocate(MAX_COMMAND).order(ByteOrder.LITTLE_ENDIAN);
@@ -31,16 +32,19 @@ public final class CtrlQueue extends QueueLoop {
     /**
      * @param ctrlRx   CTRL_RX negotiated (RX class and MAC_TABLE_SET)
      * @param ctrlMac  CTRL_MAC_ADDR negotiated (MAC_ADDR_SET)
+     * @param announce GUEST_ANNOUNCE negotiated (ANNOUNCE_ACK)
      * @param maxPairs max_virtqueue_pairs if MQ was negotiated, else 0 (no MQ class)
      * @param guestOffloads the GUEST_* offload feature bits negotiated if CTRL_GUEST_OFFLOADS was, else 0
      *                 (no GUEST_OFFLOADS class; also when no offload was negotiated that it could switch)
      */
     public CtrlQueue(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics,
-            ControlTarget target, boolean ctrlRx, boolean ctrlMac, int maxPairs, long guestOffloads) {
+            ControlTarget target, boolean ctrlRx, boolean ctrlMac, boolean announce, int maxPairs,
+            long guestOffloads) {
         super(index, queue, notifier, metrics);
         this.target = target;
         this.ctrlRx = ctrlRx;
         this.ctrlMac = ctrlMac;
+        this.announce = announce;
         this.maxPairs = maxPairs;
         this.guestOffloads = guestOffloads;
     }
@@ -119,6 +123,13 @@ public final class CtrlQueue extends QueueLoop {
             }
             c.get(2, mac);
             target.setMac(mac.clone());
+            return null;
+        }
+        if (cls == CLASS_ANNOUNCE && announce && cmd == ANNOUNCE_ACK) {
+            if (dataLength != 0) {
+                return NetCounter.CTRL_BAD_LENGTH;
+            }
+            target.announced();
             return null;
         }
         if (cls == CLASS_MQ && maxPairs > 0 && cmd == MQ_VQ_PAIRS_SET) {
