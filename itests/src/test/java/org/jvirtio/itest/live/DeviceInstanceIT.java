@@ -94,7 +94,7 @@ public class DeviceInstanceIT {
     }
 
     @Test
-    public void aDuplicateIdOrABadKeyStartsNothingAndTheFirstRunsOn() throws Exception {
+    public void aDuplicateIdABadKeyOrAnUnusableSocketStartsNothingAndTheFirstRunsOn() throws Exception {
         Path socket = dir.resolve("first.sock");
         instance(Map.of("type", "blk", "id", "blk0", "socket", socket.toString(), "backend", "memory", "size", "1M"));
         Path duplicate = dir.resolve("duplicate.sock");
@@ -102,12 +102,24 @@ public class DeviceInstanceIT {
                 "memory", "size", "1M"));
         Path bad = dir.resolve("bad.sock");
         var third = instance(Map.of("type", "blk", "id", "blk9", "socket", bad.toString(), "backend", "tape"));
+        Path noPath = dir.resolve("nopath.sock");
+        var fourth = instance(Map.of("type", "blk", "id", "blk8", "socket", noPath.toString()));
+        Path unwritable = dir.resolve("no-such-dir").resolve("blk7.sock");
+        instance(Map.of("type", "blk", "id", "blk7", "socket", unwritable.toString(), "backend", "memory",
+                "size", "1M"));
         try (SectorClient client = new SectorClient(awaitSocket(socket))) {
             assertEquals(0, client.write(0, pattern(7)));
         }
         Thread.sleep(500);
         assertFalse(Files.exists(duplicate));
         assertFalse(Files.exists(bad));
+        assertFalse(Files.exists(noPath));
+        assertNull(configAdmin.listConfigurations("(jvirtio.instance=" + fourth.getPid() + ")"));
+        try (SectorClient client = new SectorClient(socket)) { // the first still serves after all that
+            byte[] read = new byte[SectorClient.SECTOR];
+            assertEquals(0, client.read(0, read));
+            assertArrayEquals(pattern(7), read);
+        }
         assertNull(configAdmin.listConfigurations("(jvirtio.instance=" + second.getPid() + ")"));
         assertNull(configAdmin.listConfigurations("(jvirtio.instance=" + third.getPid() + ")"));
     }

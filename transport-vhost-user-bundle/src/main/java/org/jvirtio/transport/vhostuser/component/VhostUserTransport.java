@@ -1,7 +1,6 @@
 package org.jvirtio.transport.vhostuser.component;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
@@ -203,14 +202,19 @@ public final class VhostUserTransport implements ServedDevice {
 
     // ------------------------------------------------------------------ serving
 
+    /**
+     * Opens the socket for {@code device}. A socket that cannot be opened (a directory that does not
+     * exist or is not writable, a path too long) is logged with this device's name and leaves it
+     * unserved; the other devices are not affected.
+     */
     private void open(VirtioDevice device) {
         Path socket = Path.of(config.socket());
         try {
             backend = config.client()
                     ? VhostUserBackend.connect(device, socket, Duration.ofSeconds(Math.max(1, config.reconnect())))
                     : VhostUserBackend.start(device, socket);
-        } catch (IOException e) {
-            throw new UncheckedIOException("vhost-user socket " + socket + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, "{0}: cannot serve on vhost-user socket {1}: {2}", id, socket, e.getMessage());
         }
     }
 
