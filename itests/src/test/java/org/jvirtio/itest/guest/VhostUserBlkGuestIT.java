@@ -2,6 +2,8 @@ package org.jvirtio.itest.guest;
 
 import static org.jvirtio.itest.guest.GuestChecks.bytes;
 import static org.jvirtio.itest.guest.GuestChecks.check;
+import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
+import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
 import static org.jvirtio.itest.guest.GuestChecks.md5;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,7 +116,7 @@ class VhostUserBlkGuestIT {
             String script = String.join("\n",
                     "set -e",
                     "waitfor /dev/vda 30",
-                    devicesLines(),
+                    virtioDevicesLines(),
                     "echo \"VDA-SECTORS $(cat /sys/block/vda/size)\"",
                     "echo \"VDA-RO $(cat /sys/block/vda/ro)\"",
                     "echo \"VDA-HWQ $(ls /sys/block/vda/mq | wc -l)\"",
@@ -172,7 +174,7 @@ class VhostUserBlkGuestIT {
             r.assertSuccess();
 
             // what the guest saw
-            String features = blkFeatures(r);
+            String features = negotiatedFeatures(r, VirtioDeviceId.BLOCK, "virtio_blk");
             check(r, features.charAt(VirtioFeature.VERSION_1) == '1', "VERSION_1 not negotiated: " + features);
             check(r, (features.charAt(VirtioFeature.RING_PACKED) == '1') == packed,
                     "RING_PACKED " + (packed ? "not " : "") + "negotiated: " + features);
@@ -253,7 +255,7 @@ class VhostUserBlkGuestIT {
             String script = String.join("\n",
                     "set -e",
                     "waitfor /dev/vda 30",
-                    devicesLines(),
+                    virtioDevicesLines(),
                     "echo \"VDA-SECTORS $(cat /sys/block/vda/size)\"",
                     "echo \"VDA-RO $(cat /sys/block/vda/ro)\"",
                     "echo \"HOSTDATA-MD5 $(" + readMd5(HOST_OFFSET, HOST_SIZE) + ")\"",
@@ -277,7 +279,7 @@ class VhostUserBlkGuestIT {
                         + countersPerQueue(device, 1));
             }
             r.assertSuccess();
-            String features = blkFeatures(r);
+            String features = negotiatedFeatures(r, VirtioDeviceId.BLOCK, "virtio_blk");
             check(r, features.charAt(BlockFeatures.RO) == '1', "RO not negotiated: " + features);
             check(r, features.charAt(BlockFeatures.DISCARD) == '0', "read-only disk offers DISCARD: " + features);
             check(r, features.charAt(BlockFeatures.WRITE_ZEROES) == '0', "read-only disk offers WRITE_ZEROES");
@@ -381,27 +383,6 @@ class VhostUserBlkGuestIT {
     }
 
     // ------------------------------------------------------------------ helpers
-
-    /** Shell lines printing {@code VIRTIO-DEV <name> <device id> <driver> <features>} per virtio device. */
-    private static String devicesLines() {
-        return String.join("\n",
-                "for d in /sys/bus/virtio/devices/*; do",
-                "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
-                "  echo \"VIRTIO-DEV $(basename $d) $(cat $d/device) $drv $(cat $d/features)\"",
-                "done");
-    }
-
-    /** The negotiated feature string ({@code features[i] == '1'} for bit i) of the block device bound to virtio_blk. */
-    private static String blkFeatures(Guest.Result r) {
-        List<String> devs = r.linesStartingWith("VIRTIO-DEV ");
-        String blk = devs.stream()
-                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VirtioDeviceId.BLOCK)))
-                .findFirst()
-                .orElseThrow(() -> r.failure("no virtio block device in /sys/bus/virtio/devices: " + devs));
-        String[] f = blk.split(" ");
-        check(r, "virtio_blk".equals(f[2]), "block device not bound to virtio_blk: " + blk);
-        return f[3];
-    }
 
     /** A guest command printing the md5 of {@code length} bytes at {@code offset} of /dev/vda, read with O_DIRECT. */
     private static String readMd5(long offset, int length) {

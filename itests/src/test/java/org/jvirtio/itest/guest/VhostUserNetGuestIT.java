@@ -1,6 +1,8 @@
 package org.jvirtio.itest.guest;
 
 import static org.jvirtio.itest.guest.GuestChecks.check;
+import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
+import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,12 +63,6 @@ class VhostUserNetGuestIT {
     /** Frames a guest may send while the other guest's device does not receive yet, or any more. */
     private static final int EDGE_FRAMES = 16;
 
-    /** Counters that mean a malformed chain or frame: none may move while two healthy guests talk. */
-    private static final List<NetCounter> ERRORS = List.of(NetCounter.TX_SHORT_HEADER, NetCounter.TX_SHORT_FRAME,
-            NetCounter.TX_LONG_FRAME, NetCounter.TX_GSO_NOT_NEGOTIATED, NetCounter.TX_CSUM_NOT_NEGOTIATED,
-            NetCounter.TX_BAD_CSUM_OFFSETS, NetCounter.TX_WRITABLE_DESCRIPTOR, NetCounter.TX_GUEST_MEMORY,
-            NetCounter.RX_CHAIN_TOO_SMALL, NetCounter.RX_CHAIN_READABLE, NetCounter.RX_LONG_FRAME,
-            NetCounter.RX_GUEST_MEMORY);
 
     private GuestKit kit;
 
@@ -132,7 +128,7 @@ class VhostUserNetGuestIT {
 
         // what the guests saw: the device bound to virtio_net, the ring format asked for
         for (Guest.Result r : List.of(ra, rb)) {
-            String features = netFeatures(r);
+            String features = negotiatedFeatures(r, VirtioDeviceId.NET, "virtio_net");
             check(r, features.charAt(VirtioFeature.VERSION_1) == '1', "VERSION_1 not negotiated: " + features);
             check(r, (features.charAt(VirtioFeature.RING_PACKED) == '1') == packed,
                     "RING_PACKED " + (packed ? "not " : "") + "negotiated: " + features);
@@ -190,7 +186,7 @@ class VhostUserNetGuestIT {
             // both directions carried the file: at least its bytes (plus TCP/IP headers) each way
             check(ra, d.count(NetCounter.TX_BYTES) > bytes && d.count(NetCounter.RX_BYTES) > bytes,
                     "a device moved less than the file: " + counters(d));
-            for (NetCounter c : ERRORS) {
+            for (NetCounter c : NetCounter.MALFORMED) {
                 check(ra, d.count(c) == 0, c + " counted: " + counters(d));
             }
             // Drops for lack of receive buffers are expected: a TCG guest empties its receive ring more
@@ -242,7 +238,7 @@ class VhostUserNetGuestIT {
         return String.join("\n",
                 "set -e",
                 "waitfor /sys/class/net/eth0 30",
-                devicesLines(),
+                virtioDevicesLines(),
                 "echo \"MAC $(cat /sys/class/net/eth0/address)\"",
                 "echo \"QUEUES $(ls /sys/class/net/eth0/queues | tr '\\n' ' ')\"",
                 "ip link set eth0 up",
@@ -279,27 +275,6 @@ class VhostUserNetGuestIT {
                 "  n=$((n + 1)); [ $n -ge 120 ] && { echo SEND-FAILED " + port + "; exit 1; }",
                 "  sleep 1",
                 "done");
-    }
-
-    /** Shell lines printing {@code VIRTIO-DEV <name> <device id> <driver> <features>} per virtio device. */
-    private static String devicesLines() {
-        return String.join("\n",
-                "for d in /sys/bus/virtio/devices/*; do",
-                "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
-                "  echo \"VIRTIO-DEV $(basename $d) $(cat $d/device) $drv $(cat $d/features)\"",
-                "done");
-    }
-
-    /** The negotiated feature string of the net device, which must be bound to virtio_net. */
-    private static String netFeatures(Guest.Result r) {
-        List<String> devs = r.linesStartingWith("VIRTIO-DEV ");
-        String net = devs.stream()
-                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VirtioDeviceId.NET)))
-                .findFirst()
-                .orElseThrow(() -> r.failure("no virtio net device in /sys/bus/virtio/devices: " + devs));
-        String[] f = net.split(" ");
-        check(r, "virtio_net".equals(f[2]), "net device not bound to virtio_net: " + net);
-        return f[3];
     }
 
     private static String counters(NetDevice d) {

@@ -1,6 +1,8 @@
 package org.jvirtio.itest.guest;
 
 import static org.jvirtio.itest.guest.GuestChecks.check;
+import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
+import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -69,13 +71,6 @@ class VhostUserNetTapGuestIT {
     /** Namespace to guest. */
     private static final int DOWN_PORT = 5002;
 
-    /** Counters that mean a malformed chain, frame or header: none may move while a healthy guest talks. */
-    private static final List<NetCounter> ERRORS = List.of(NetCounter.TX_SHORT_HEADER, NetCounter.TX_SHORT_FRAME,
-            NetCounter.TX_LONG_FRAME, NetCounter.TX_GSO_NOT_NEGOTIATED, NetCounter.TX_BAD_GSO,
-            NetCounter.TX_BAD_HDR_LEN, NetCounter.TX_CSUM_NOT_NEGOTIATED, NetCounter.TX_BAD_CSUM_OFFSETS,
-            NetCounter.TX_WRITABLE_DESCRIPTOR, NetCounter.TX_GUEST_MEMORY, NetCounter.RX_CHAIN_TOO_SMALL,
-            NetCounter.RX_CHAIN_READABLE, NetCounter.RX_LONG_FRAME, NetCounter.RX_GUEST_MEMORY,
-            NetCounter.RX_BAD_HEADER);
 
     /** The namespace's listener: takes one connection, writes what it reads to argv[1]. */
     private static final String LISTENER = String.join("\n",
@@ -216,7 +211,7 @@ class VhostUserNetTapGuestIT {
 
         // what the guest negotiated: CSUM always (without offloads the device completes checksums
         // itself), receive checksum and segmentation offloads both ways only where the TAP carries them
-        String features = netFeatures(r);
+        String features = negotiatedFeatures(r, VirtioDeviceId.NET, "virtio_net");
         check(r, features.charAt(VirtioFeature.VERSION_1) == '1' && features.charAt(NetFeatures.CSUM) == '1',
                 "VERSION_1 or CSUM not negotiated: " + features);
         for (int bit : new int[] {NetFeatures.GUEST_CSUM, NetFeatures.HOST_TSO4, NetFeatures.GUEST_TSO4}) {
@@ -252,7 +247,7 @@ class VhostUserNetTapGuestIT {
         check(r, port.readFailure() == null, "the TAP's reader failed: " + port.readFailure());
         check(r, device.count(NetCounter.TX_BYTES) > bytes && device.count(NetCounter.RX_BYTES) > bytes,
                 "the device moved less than the file: " + counters(device));
-        for (NetCounter c : ERRORS) {
+        for (NetCounter c : NetCounter.MALFORMED) {
             check(r, device.count(c) == 0, c + " counted: " + counters(device));
         }
         // segmentation offload at work both ways: on average, frames larger than a 1500-byte MTU allows
@@ -325,18 +320,6 @@ class VhostUserNetTapGuestIT {
                 "echo \"GUEST-STATS $(for s in rx_packets tx_packets rx_dropped tx_dropped rx_errors tx_errors; do"
                         + " printf '%s=%s ' $s $(cat $s); done)\"",
                 "");
-    }
-
-    /** The negotiated feature string of the net device, which must be bound to virtio_net. */
-    private static String netFeatures(Guest.Result r) {
-        List<String> devs = r.linesStartingWith("VIRTIO-DEV ");
-        String net = devs.stream()
-                .filter(l -> l.split(" ")[1].equals(String.format("0x%04x", VirtioDeviceId.NET)))
-                .findFirst()
-                .orElseThrow(() -> r.failure("no virtio net device in /sys/bus/virtio/devices: " + devs));
-        String[] f = net.split(" ");
-        check(r, "virtio_net".equals(f[2]), "net device not bound to virtio_net: " + net);
-        return f[3];
     }
 
     // ------------------------------------------------------------------ the host side

@@ -1,5 +1,9 @@
 package org.jvirtio.device.net;
 
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
+
 /**
  * What a queue counts. Each drop reason has its own counter, so that a misbehaving driver (or a full
  * receive ring) shows up by name; the queue keeps working after every one of them.
@@ -69,5 +73,14 @@ public enum NetCounter {
     /** No writable byte for the ack: the command is not executed. */
     CTRL_NO_ACK,
     /** A descriptor outside guest memory. */
-    CTRL_GUEST_MEMORY
+    CTRL_GUEST_MEMORY;
+
+    /**
+     * The counters of malformed input on the data path (chains, frames, headers from the driver or
+     * the backend): none moves while healthy peers talk. Full rings and filtered frames are not here.
+     */
+    public static final Set<NetCounter> MALFORMED = Collections.unmodifiableSet(EnumSet.of(TX_SHORT_HEADER,
+            TX_SHORT_FRAME, TX_LONG_FRAME, TX_GSO_NOT_NEGOTIATED, TX_BAD_GSO, TX_BAD_HDR_LEN, TX_CSUM_NOT_NEGOTIATED,
+            TX_BAD_CSUM_OFFSETS, TX_WRITABLE_DESCRIPTOR, TX_GUEST_MEMORY, RX_CHAIN_TOO_SMALL, RX_CHAIN_READABLE,
+            RX_LONG_FRAME, RX_GUEST_MEMORY, RX_BAD_HEADER));
 }
