@@ -8,8 +8,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.AbstractVirtioDevice;
@@ -181,13 +187,61 @@ class DeviceReplacementTest {
         assertThat(device.heldCount()).isEqualTo(count);
     }
 
+    /**
+     * The pause is logged as plain digits, whatever the locale: tests and operators read it from the log
+     * (MessageFormat once printed a pause of 51 ms as "51,121 us", which a parser took for 121 us).
+     */
+    @Test
+    void logsThePauseAsPlainDigits() throws Exception {
+        List<String> messages = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                messages.add(new SimpleFormatter().formatMessage(record));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger jul = Logger.getLogger("org.jvirtio.transport.vhostuser");
+        Locale locale = Locale.getDefault();
+        Locale.setDefault(Locale.US); // groups thousands with ','
+        jul.addHandler(capture);
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            new Traffic(fe, 0).run(8);
+            Duration paused = backend.replaceDevice(Inert.slowToStart(), Duration.ofSeconds(5));
+            assertThat(paused).isGreaterThan(Duration.ofMillis(2));
+            assertThat(messages).anySatisfy(m -> assertThat(m)
+                    .matches(".*: device replaced, rings paused for \\d{4,} us"));
+        } finally {
+            jul.removeHandler(capture);
+            Locale.setDefault(locale);
+        }
+    }
+
     /** A device that serves nothing: offers {@code features}; with {@code failing}, refuses to start. */
     private static final class Inert extends AbstractVirtioDevice {
         private final boolean failing;
+        private final long startMillis;
 
         Inert(long features, boolean failing) {
+            this(features, failing, 0);
+        }
+
+        Inert(long features, boolean failing, long startMillis) {
             super(0x7f, new int[] {1024, 1024}, features);
             this.failing = failing;
+            this.startMillis = startMillis;
+        }
+
+        /** Takes 3 ms to start, so that the rings stay paused for more than a thousand microseconds. */
+        static Inert slowToStart() {
+            return new Inert(EchoDevice.FEATURES, false, 3);
         }
 
         /** Offers everything EchoDevice does but packed rings. */
@@ -209,6 +263,13 @@ class DeviceReplacementTest {
         protected void onActivate(long features, DeviceActivation activation) {
             if (failing) {
                 throw new IllegalStateException("backend unavailable");
+            }
+            if (startMillis > 0) {
+                try {
+                    Thread.sleep(startMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
         }
 

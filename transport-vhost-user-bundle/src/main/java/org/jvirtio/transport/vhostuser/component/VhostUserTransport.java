@@ -222,7 +222,7 @@ public final class VhostUserTransport implements ServedDevice {
         try {
             Duration paused = backend.replaceDevice(next, Duration.ofMillis(Math.max(0, config.drainMillis())));
             LOG.log(Level.INFO, "{0}: now served by {1} (front end paused {2} us)", config.socket(), next,
-                    paused.toNanos() / 1000);
+                    Long.toString(paused.toNanos() / 1000)); // a string: no locale grouping of digits
         } catch (IllegalArgumentException | IllegalStateException e) {
             LOG.log(Level.WARNING, "{0}: {1}; the front end reconnects to {2}", config.socket(), e.getMessage(), next);
             backend.disconnectAndServe(next);

@@ -99,7 +99,9 @@ final class DeviceReplacement {
             }
         }
         Duration paused = Duration.ofNanos(System.nanoTime() - start);
-        LOG.log(Level.INFO, "{0}: device replaced, rings paused for {1} us", c.name, paused.toNanos() / 1000);
+        // the number as a string: MessageFormat would group its digits by locale ("51,121 us")
+        LOG.log(Level.INFO, "{0}: device replaced, rings paused for {1} us", c.name,
+                Long.toString(paused.toNanos() / 1000));
         return paused;
     }
 
