@@ -1,0 +1,101 @@
+package org.jvirtio.device.net.backend.source;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import org.jvirtio.device.net.backend.FrameSink;
+import org.jvirtio.device.net.backend.NetPort;
+import org.jvirtio.device.net.backend.Transmitter;
+
+/**
+ * One device's attachment to a {@link SourceBackend}: a thread that delivers batches into the device's
+ * sink until the port closes or the backend's budget runs out.
+ *
+ * <p>A full ring: the thread spins briefly (the driver usually refills within microseconds), then
+ * yields, then parks {@link #PARK_NANOS} at a time, so an idle driver costs little CPU.
+ */
+final class SourcePort implements NetPort, Runnable {
+    /** Empty turns spent spinning, then yielding, before the thread parks. */
+    static final int SPINS = 200;
+    static final int YIELDS = 100;
+    static final long PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+
+    private final SourceBackend owner;
+    private final FrameSink sink;
+    private final ByteBuffer frame;
+    private final int batch;
+    private final Thread thread;
+    private volatile boolean closed;
+
+    SourcePort(SourceBackend owner, FrameSink sink, ByteBuffer frame, int batch, String name) {
+        this.owner = owner;
+        this.sink = sink;
+        this.frame = frame;
+        this.batch = batch;
+        this.thread = new Thread(this, name);
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        final FrameSink sink = this.sink;
+        final ByteBuffer frame = this.frame;
+        int idle = 0;
+        while (!closed) {
+            if (owner.isPaused()) {
+                LockSupport.parkNanos(PARK_NANOS);
+                continue;
+            }
+            long claimed = owner.claim(batch);
+            if (claimed == 0) {
+                return; // the budget is spent
+            }
+            int n = 0;
+            while (n < claimed && sink.receive(frame)) {
+                n++;
+            }
+            if (n > 0) {
+                sink.flush();
+                idle = 0;
+            }
+            owner.settle(claimed, n);
+            if (n < claimed) {
+                owner.countRefused();
+                idle = backOff(idle);
+            }
+        }
+    }
+
+    private static int backOff(int idle) {
+        if (idle < SPINS) {
+            Thread.onSpinWait();
+        } else if (idle < SPINS + YIELDS) {
+            Thread.yield();
+        } else {
+            LockSupport.parkNanos(PARK_NANOS);
+            return idle;
+        }
+        return idle + 1;
+    }
+
+    @Override
+    public Transmitter newTransmitter() {
+        return owner.swallower();
+    }
+
+    /**
+     * Stops the thread after its current batch, without waiting for it: the device may close the port
+     * while holding what the thread's delivery waits for (NetPort allows one delivery under way).
+     */
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(thread);
+    }
+
+}
