@@ -19,7 +19,10 @@ import org.jvirtio.device.net.QueueMetrics;
  * <p>Threads: frames arrive on whichever thread the backend delivers on (a switch: the sending port's
  * transmit thread), so every access to the ring goes through one lock per receive queue. The lock is
  * held only while copying into this queue's ring and never while calling out of the device, so two
- * devices sending to each other cannot deadlock. The transport's own kicks of this queue only count.
+ * devices sending to each other cannot deadlock. Buffers are taken when frames arrive, so a kick
+ * only counts, and asks the driver not to kick again (a kick costs the driver a system call and this
+ * side a wake-up, for nothing). Asked at a kick rather than once, because the transport may plug in a
+ * new ring (vhost-user: ring restarted, memory table changed) whose flags say the opposite.
  *
  * <p>No receive buffer for a frame: the frame is dropped and counted (RX_NO_BUFFER); there is no
  * backlog, so a slow driver loses frames instead of making the sender wait, as a NIC does. Chains taken
@@ -62,10 +65,11 @@ public final class RxQueue {
         }
     }
 
-    /** The driver added buffers; they are taken when frames arrive, so only count the kick. */
+    /** The driver added buffers; they are taken when frames arrive: count the kick, and ask for no more. */
     public void kick() {
         synchronized (lock) { // every counter of a receive queue is written under its lock
             metrics.increment(NetCounter.KICKS);
+            queue.disableNotifications(); // never enabled again: nothing waits for the driver's buffers
         }
     }
 
