@@ -41,6 +41,8 @@ public final class RxQueue {
     private final int maxFrame;
     private final RxBuffer[] held;
     private final byte[] header = new byte[NetHeader.SIZE];
+    /** {@link #header} as the buffer guest memory copies from, so that no copy wraps it anew. */
+    private final ByteBuffer headerBuffer = ByteBuffer.wrap(header);
     private final Object lock = new Object();
     private int heldCount;
     private boolean unpublished;
@@ -171,7 +173,8 @@ public final class RxQueue {
                     int room = buffer.lengths[s];
                     if (headerLeft > 0) {
                         int n = Math.min(room, headerLeft);
-                        buffer.memory.write(address, header, NetHeader.SIZE - headerLeft, n);
+                        int headerAt = NetHeader.SIZE - headerLeft;
+                        buffer.memory.write(address, headerBuffer.limit(headerAt + n).position(headerAt));
                         headerLeft -= n;
                         address += n;
                         room -= n;
