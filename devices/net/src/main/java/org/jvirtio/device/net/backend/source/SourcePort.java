@@ -12,13 +12,14 @@ import org.jvirtio.device.net.backend.Transmitter;
  * One device's attachment to a {@link SourceBackend}: a thread that delivers batches into the device's
  * sink until the port closes or the backend's budget runs out.
  *
- * <p>A full ring: the thread spins briefly (the driver usually refills within microseconds), then
- * yields, then parks {@link #PARK_NANOS} at a time, so an idle driver costs little CPU.
+ * <p>A full ring: the thread spins for up to {@link #SPIN_NANOS} (a polling driver refills within
+ * microseconds, and a 256-entry ring that the driver empties at several million frames a second is
+ * empty again after some 40 µs: parking that long would leave it idle), then parks
+ * {@link #PARK_NANOS} at a time, so an idle driver costs little CPU.
  */
 final class SourcePort implements NetPort, Runnable {
-    /** Empty turns spent spinning, then yielding, before the thread parks. */
-    static final int SPINS = 200;
-    static final int YIELDS = 100;
+    /** How long a thread spins on a full ring before it parks. */
+    static final long SPIN_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
     static final long PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
     private final SourceBackend owner;
@@ -45,7 +46,7 @@ final class SourcePort implements NetPort, Runnable {
     public void run() {
         final FrameSink sink = this.sink;
         final ByteBuffer frame = this.frame;
-        int idle = 0;
+        long idleSince = 0; // 0: the last batch went out whole
         while (!closed) {
             if (owner.isPaused()) {
                 LockSupport.parkNanos(PARK_NANOS);
@@ -61,26 +62,25 @@ final class SourcePort implements NetPort, Runnable {
             }
             if (n > 0) {
                 sink.flush();
-                idle = 0;
             }
             owner.settle(claimed, n);
-            if (n < claimed) {
+            if (n == claimed) {
+                idleSince = 0;
+            } else {
                 owner.countRefused();
-                idle = backOff(idle);
+                idleSince = backOff(n > 0 || idleSince == 0 ? System.nanoTime() : idleSince);
             }
         }
     }
 
-    private static int backOff(int idle) {
-        if (idle < SPINS) {
+    /** Waits a little for room in the ring; returns when the wait began. */
+    private static long backOff(long idleSince) {
+        if (System.nanoTime() - idleSince < SPIN_NANOS) {
             Thread.onSpinWait();
-        } else if (idle < SPINS + YIELDS) {
-            Thread.yield();
         } else {
             LockSupport.parkNanos(PARK_NANOS);
-            return idle;
         }
-        return idle + 1;
+        return idleSince;
     }
 
     @Override
