@@ -30,6 +30,21 @@ final class ReceivePath implements FrameSink {
         return queues[queueFor(frame, activePairs)].receive(frame);
     }
 
+    /** One queue: the whole batch under its lock at once; several: each frame to its flow's queue. */
+    @Override
+    public int receive(ByteBuffer[] frames, int count) {
+        int pairs = activePairs;
+        if (pairs <= 1) {
+            return queues[0].receive(frames, count);
+        }
+        for (int i = 0; i < count; i++) {
+            if (!queues[queueFor(frames[i], pairs)].receive(frames[i])) {
+                return i;
+            }
+        }
+        return count;
+    }
+
     @Override
     public void flush() {
         for (RxQueue q : queues) {

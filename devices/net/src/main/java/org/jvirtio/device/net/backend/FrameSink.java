@@ -25,6 +25,23 @@ public interface FrameSink {
      */
     boolean receive(ByteBuffer frame);
 
+    /**
+     * Delivers {@code frames[0]} to {@code frames[count - 1]} in order, as {@link #receive(ByteBuffer)}
+     * would one by one, until one is dropped: a receive queue then takes its lock once for the batch
+     * instead of once per frame. The dropped frame is counted as a single one would be; the frames after
+     * it are not delivered (a full ring would drop them too).
+     *
+     * @return the index of the dropped frame, or {@code count} if all were taken
+     */
+    default int receive(ByteBuffer[] frames, int count) {
+        for (int i = 0; i < count; i++) {
+            if (!receive(frames[i])) {
+                return i;
+            }
+        }
+        return count;
+    }
+
     /** Makes every frame received so far visible to the driver (and interrupts it if it asked). */
     void flush();
 }

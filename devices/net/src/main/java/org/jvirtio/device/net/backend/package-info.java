@@ -5,5 +5,5 @@
  * implement the backend and register it as a service; the device model finds it by service filter.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.jvirtio.device.net.backend;

@@ -84,36 +84,57 @@ public final class RxQueue {
 
     /** Writes the frame between {@code frame}'s position and limit (both restored); false if dropped. */
     public boolean receive(ByteBuffer frame) {
-        int length = frame.remaining();
         synchronized (lock) {
-            if (stopped) {
-                return false;
-            }
-            if (length > maxFrame) {
-                metrics.increment(NetCounter.RX_LONG_FRAME);
-                return false;
-            }
-            long need = NetHeader.SIZE + (long) length;
-            int take = 0;
-            long room = 0;
-            while (room < need && (mergeable || take == 0)) {
-                if (take == heldCount && !takeChain()) {
-                    break;
-                }
-                room += held[take++].bytes;
-            }
-            if (room < need) {
-                metrics.increment(NetCounter.RX_NO_BUFFER);
-                return false;
-            }
-            boolean written = write(frame, take);
-            release(take);
-            if (written) {
-                metrics.increment(NetCounter.RX_FRAMES);
-                metrics.add(NetCounter.RX_BYTES, length);
-            }
-            return written;
+            return receiveLocked(frame);
         }
+    }
+
+    /**
+     * Writes {@code frames[0..count)} in order under one hold of the lock, until one is dropped.
+     *
+     * @return the index of the dropped frame, or {@code count}
+     */
+    public int receive(ByteBuffer[] frames, int count) {
+        synchronized (lock) {
+            for (int i = 0; i < count; i++) {
+                if (!receiveLocked(frames[i])) {
+                    return i;
+                }
+            }
+            return count;
+        }
+    }
+
+    /** {@link #receive(ByteBuffer)}, the lock held. */
+    private boolean receiveLocked(ByteBuffer frame) {
+        int length = frame.remaining();
+        if (stopped) {
+            return false;
+        }
+        if (length > maxFrame) {
+            metrics.increment(NetCounter.RX_LONG_FRAME);
+            return false;
+        }
+        long need = NetHeader.SIZE + (long) length;
+        int take = 0;
+        long room = 0;
+        while (room < need && (mergeable || take == 0)) {
+            if (take == heldCount && !takeChain()) {
+                break;
+            }
+            room += held[take++].bytes;
+        }
+        if (room < need) {
+            metrics.increment(NetCounter.RX_NO_BUFFER);
+            return false;
+        }
+        boolean written = write(frame, take);
+        release(take);
+        if (written) {
+            metrics.increment(NetCounter.RX_FRAMES);
+            metrics.add(NetCounter.RX_BYTES, length);
+        }
+        return written;
     }
 
     /** Makes the frames written so far visible and interrupts the driver if the ring says so. */
