@@ -20,8 +20,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * them, and swallows what the devices transmit: the far end of a receive benchmark or interop test.
  *
  * <p>Each attached device gets its own thread ({@link SourcePort}) that hands the device the same
- * frame, a buffer made once, in batches of {@link Config#batch()} and one flush per batch; nothing is
- * allocated per frame. A frame the device refuses (its receive ring is full, so the device counts it as
+ * frame, a buffer made once, in batches of {@link Config#batch()} (one {@link FrameSink#receive(ByteBuffer[], int)}
+ * and one flush per batch); nothing is allocated per frame. A frame the device refuses (its receive ring is full, so the device counts it as
  * RX_NO_BUFFER) is not retried: the thread counts one refusal, backs off and starts the next batch.
  * With {@link Config#frames()} the backend stops after that many delivered frames, in all;
  * {@link #pause()} holds every port back until {@link #resume()} (a driver that discards what its ring
@@ -114,7 +114,7 @@ public final class SourceBackend implements NetBackend {
     }
 
     /** Takes up to {@code n} frames from the budget; the caller gives back what it did not deliver. */
-    long claim(int n) {
+    int claim(int n) {
         long left;
         long take;
         do {
@@ -124,7 +124,7 @@ public final class SourceBackend implements NetBackend {
             }
             take = Math.min(left, n);
         } while (take > 0 && !budget.compareAndSet(left, left - take));
-        return take;
+        return (int) take;
     }
 
     void settle(long claimed, int deliveredNow) {

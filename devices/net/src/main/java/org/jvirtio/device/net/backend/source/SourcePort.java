@@ -24,16 +24,18 @@ final class SourcePort implements NetPort, Runnable {
 
     private final SourceBackend owner;
     private final FrameSink sink;
-    private final ByteBuffer frame;
-    private final int batch;
+    /** The batch handed over at once: {@code batch} views of the one frame. */
+    private final ByteBuffer[] frames;
     private final Thread thread;
     private volatile boolean closed;
 
     SourcePort(SourceBackend owner, FrameSink sink, ByteBuffer frame, int batch, String name) {
         this.owner = owner;
         this.sink = sink;
-        this.frame = frame;
-        this.batch = batch;
+        this.frames = new ByteBuffer[batch];
+        for (int i = 0; i < batch; i++) {
+            frames[i] = frame.duplicate();
+        }
         this.thread = new Thread(this, name);
         thread.setDaemon(true);
     }
@@ -45,21 +47,18 @@ final class SourcePort implements NetPort, Runnable {
     @Override
     public void run() {
         final FrameSink sink = this.sink;
-        final ByteBuffer frame = this.frame;
+        final ByteBuffer[] frames = this.frames;
         long idleSince = 0; // 0: the last batch went out whole
         while (!closed) {
             if (owner.isPaused()) {
                 LockSupport.parkNanos(PARK_NANOS);
                 continue;
             }
-            long claimed = owner.claim(batch);
+            int claimed = owner.claim(frames.length);
             if (claimed == 0) {
                 return; // the budget is spent
             }
-            int n = 0;
-            while (n < claimed && sink.receive(frame)) {
-                n++;
-            }
+            int n = sink.receive(frames, claimed);
             if (n > 0) {
                 sink.flush();
             }
