@@ -127,7 +127,8 @@ public final class SourceBackend implements NetBackend {
         return (int) take;
     }
 
-    void settle(long claimed, int deliveredNow) {
+    /** A port delivered {@code deliveredNow} of the {@code claimed} frames; the rest go back to the budget. */
+    void settle(int claimed, int deliveredNow) {
         if (deliveredNow > 0) {
             delivered.add(deliveredNow);
         }

@@ -96,5 +96,4 @@ final class SourcePort implements NetPort, Runnable {
         closed = true;
         LockSupport.unpark(thread);
     }
-
 }
