@@ -142,7 +142,8 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
     else:
         tmpl = a.jvirtio_cmd or ("taskset -c {cpu} java -cp {jar} org.jvirtio.benchmarks.NetBackEndMain --socket {sock}"
                                  " --backend " + ("sink" if direction == "tx" else "source --size {size}"))
-        be_cmd = tmpl.format(cpu=a.be_cpu, jar=os.path.abspath(a.jar), sock=sock, size=size).split()
+        jar = dict(x.split("=", 1) for x in a.extra_jar).get(backend, a.jar)
+        be_cmd = tmpl.format(cpu=a.be_cpu, jar=os.path.abspath(jar), sock=sock, size=size).split()
     fe_cmd = testpmd_cmd(a, a.fe_cpu, f"fe{os.getpid()}", vdev, fe_mode, size)
     tag = f"{run_id}-{backend}-{direction}-{size}-{ring}-mrg{mrg}"
     res = dict(run=run_id, backend=backend, direction=direction, size=size, ring=ring, mrg_rxbuf=mrg,
@@ -151,7 +152,7 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
     if a.dry_run:
         print("BE:", res["be_cmd"]); print("FE:", res["fe_cmd"])
         return res
-    if backend == "jvirtio" and not a.jvirtio_cmd and not os.path.exists(a.jar):
+    if backend.startswith("jvirtio") and not a.jvirtio_cmd and not os.path.exists(a.jar):
         res["error"] = f"{a.jar} not found (build it first: mvn -o -B -ntp -pl benchmarks -am package -DskipTests)"
         return res
     disturbed = [] if quiet_now() else ["before"]
@@ -179,14 +180,14 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 elif time.monotonic() - t0 > a.start_timeout:
                     res["error"] = "no traffic within %ds: fe: %s // be: %s" % (a.start_timeout, fe.tail(), be.tail())
                     return res
-            elif len(fe.samples) >= start + 1 + a.seconds:
+            elif len(fe.samples) >= start + 1 + a.warmup + a.seconds:
                 break
             if time.monotonic() - last_q >= 1:
                 last_q = time.monotonic()
                 if not quiet_now() and "during" not in disturbed:
                     disturbed.append("during")
             time.sleep(0.1)
-        win = fe.samples[start + 1:start + 1 + a.seconds]
+        win = fe.samples[start + 1 + a.warmup:start + 1 + a.warmup + a.seconds]
         vals = [s[idx] for s in win]
         res["mpps"] = round(statistics.mean(vals) / 1e6, 3)
         res["samples"] = " ".join("%.2f" % (v / 1e6) for v in vals)
@@ -282,7 +283,8 @@ def table_from_csv(paths):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backend", default="dpdk", help="comma list of dpdk, jvirtio; interleaved per configuration")
+    p.add_argument("--backend", default="dpdk", help="comma list of dpdk, jvirtio (and --extra-jar names); "
+                   "interleaved per configuration")
     p.add_argument("--directions", default="tx,rx")
     p.add_argument("--sizes", default="64,1500")
     p.add_argument("--rings", default="split,packed")
@@ -290,6 +292,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seconds", type=int, default=7, help="full 1-s samples per run (plus ~1 s partial first)")
     p.add_argument("--pause", type=float, default=10, help="cool-down seconds before each run")
+    p.add_argument("--warmup", type=int, default=0, help="1-s samples skipped before the --seconds window, for every "
+                   "back end alike (a JVM back end interprets and compiles during its first seconds)")
     p.add_argument("--fe-cpu", type=int, default=0)
     p.add_argument("--be-cpu", type=int, default=1)
     p.add_argument("--mem", choices=["huge", "nohuge"], default="huge")
@@ -298,6 +302,9 @@ def main():
     p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
     p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
     p.add_argument("--jvirtio-cmd", help="back end command template with {jar} {sock} {size} {cpu}")
+    p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
+                   help="another jvirtio build as back end NAME (must start with 'jvirtio'), e.g. an older commit's "
+                        "benchmarks.jar for a before/after comparison; list NAME in --backend")
     p.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for builds/QEMU to end, in all")
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/dpdk-vhost-baseline")
@@ -309,7 +316,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     backends = a.backend.split(",")
     for b in backends:
-        if b not in ("dpdk", "jvirtio"):
+        if b != "dpdk" and not b.startswith("jvirtio"):
             sys.exit(f"unknown back end {b}")
     if not a.dry_run and not os.path.exists(a.testpmd):
         sys.exit("dpdk-testpmd not found: apt-get install -y dpdk-dev")
