@@ -4,6 +4,10 @@
     python3 benchmarks/scripts/dpdk-vhost-baseline.py [--backend dpdk[,jvirtio]] [--repeats 3] [--out DIR] ...
     (as root, from the repository root; `--help` lists every option)
 
+The DPDK-vs-jvirtio comparison of RESULTS.md (build benchmarks/target/benchmarks.jar first:
+`mvn -o -B -ntp -pl benchmarks -am package -DskipTests`):
+    python3 benchmarks/scripts/dpdk-vhost-baseline.py --backend dpdk,jvirtio --rings split --mrg 1 --setup-hugepages
+
 Needs: Debian 12 packages `dpdk-dev` (provides /usr/bin/dpdk-testpmd; DPDK 22.11) and, with --mem huge
 (the default), 1024 free 2 MiB hugepages (2 x -m 1024); no hugetlbfs mount is needed (--in-memory uses memfd):
     echo 1024 > /proc/sys/vm/nr_hugepages
@@ -15,10 +19,11 @@ Per run, one fresh back end and one fresh front end, each on its own core:
   back end dpdk:    dpdk-testpmd --lcores 0@BE,1@BE --no-pci --in-memory --single-file-segments -m 1024
                     --file-prefix be --vdev net_vhost0,iface=SOCK,queues=1 -- --forward-mode=rxonly|txonly
                     --stats-period 1 [--txpkts=SIZE]
-  back end jvirtio: java -jar distribution/target/jvirtio.jar --device net,id=net0,socket=SOCK,backend=sink
-                    (tx direction; the rx direction would need a packet source: backend=source,pktlen=SIZE is a
-                    placeholder, see --jvirtio-cmd). jvirtio has NO net back end yet: the script accepts the
-                    switch, and reports the run as failed with the back end's own output until one exists.
+  back end jvirtio: taskset -c BE java -cp benchmarks/target/benchmarks.jar org.jvirtio.benchmarks.NetBackEndMain
+                    --socket SOCK --backend sink|source --size SIZE
+                    (a NetDevice over vhost-user; sink for the tx direction, source of SIZE-byte frames for rx; JVM
+                    defaults; --jvirtio-cmd replaces the template). It prints device-tx-pps / device-rx-pps every
+                    second, recorded as its own rate like the vhost PMD's.
   front end:        dpdk-testpmd --lcores 0@FE,1@FE --no-pci --in-memory --single-file-segments -m 1024
                     --file-prefix fe --vdev net_virtio_user0,path=SOCK,queues=1[,packed_vq=1][,mrg_rxbuf=0]
                     -- --forward-mode=txonly|rxonly --stats-period 1 [--txpkts=SIZE]
@@ -31,7 +36,9 @@ whichever back end serves: the mean of the --seconds full 1-s samples that follo
 Interleaving: per repeat, per configuration, the back ends in the order given; --pause seconds between runs
 (the machine throttles when both cores spin for more than ~10 s). Before each run the script waits (at most
 --quiet-wait s in all) while `pgrep -f 'maven|surefire|failsafe|qemu-system'` finds something, and polls it
-every second during the run; runs.csv notes it. Prints one line per run, then a markdown table of medians.
+every second during the run; runs.csv notes it, and the 1-min load average (`uptime`) at each run's start.
+Prints one line per run, then a markdown table of medians and, with both back ends, the jvirtio/dpdk ratio
+of medians and per round.
 """
 import argparse
 import csv
@@ -47,6 +54,7 @@ import time
 
 QUIET_PATTERN = "maven|surefire|failsafe|qemu-system"
 PPS = re.compile(r"(Rx|Tx)-pps:\s+(\d+)")
+JVIRTIO_PPS = re.compile(r"device-tx-pps:\s+(\d+)\s+device-rx-pps:\s+(\d+)")
 
 
 def quiet_now():
@@ -76,6 +84,10 @@ class Proc:
         for line in self.p.stdout:
             self.log.write(line)
             self.lines.append(line.rstrip("\n"))
+            j = JVIRTIO_PPS.search(line)
+            if j:   # NetBackEndMain: frames the device took from the driver (its "Rx") and gave it ("Tx")
+                self.samples.append((time.monotonic(), int(j.group(1)), int(j.group(2))))
+                continue
             for kind, val in PPS.findall(line):
                 if kind == "Rx":
                     self._rx = int(val)
@@ -128,19 +140,20 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
     if backend == "dpdk":
         be_cmd = testpmd_cmd(a, a.be_cpu, f"be{os.getpid()}", f"net_vhost0,iface={sock},queues=1", be_mode, size)
     else:
-        tmpl = a.jvirtio_cmd or ("taskset -c {cpu} java -jar {jar} --device net,id=net0,socket={sock},backend="
-                                 + ("sink" if direction == "tx" else "source,pktlen={size}"))
-        be_cmd = tmpl.format(cpu=a.be_cpu, jar=os.path.abspath(a.jar), sock=sock, size=size).split()
+        tmpl = a.jvirtio_cmd or ("taskset -c {cpu} java -cp {jar} org.jvirtio.benchmarks.NetBackEndMain --socket {sock}"
+                                 " --backend " + ("sink" if direction == "tx" else "source --size {size}"))
+        jar = dict(x.split("=", 1) for x in a.extra_jar).get(backend, a.jar)
+        be_cmd = tmpl.format(cpu=a.be_cpu, jar=os.path.abspath(jar), sock=sock, size=size).split()
     fe_cmd = testpmd_cmd(a, a.fe_cpu, f"fe{os.getpid()}", vdev, fe_mode, size)
     tag = f"{run_id}-{backend}-{direction}-{size}-{ring}-mrg{mrg}"
     res = dict(run=run_id, backend=backend, direction=direction, size=size, ring=ring, mrg_rxbuf=mrg,
-               mpps="", be_mpps="", samples="", be_samples="", quiet="", error="",
+               mpps="", be_mpps="", samples="", be_samples="", quiet="", load=round(os.getloadavg()[0], 2), error="",
                fe_cmd=" ".join(fe_cmd[2:]), be_cmd=" ".join(be_cmd[2:] if backend == "dpdk" else be_cmd))
     if a.dry_run:
         print("BE:", res["be_cmd"]); print("FE:", res["fe_cmd"])
         return res
-    if backend == "jvirtio" and not a.jvirtio_cmd and not os.path.exists(a.jar):
-        res["error"] = f"{a.jar} not found (build it first); jvirtio has no net back end yet"
+    if backend.startswith("jvirtio") and not a.jvirtio_cmd and not os.path.exists(a.jar):
+        res["error"] = f"{a.jar} not found (build it first: mvn -o -B -ntp -pl benchmarks -am package -DskipTests)"
         return res
     disturbed = [] if quiet_now() else ["before"]
     be = Proc("be", be_cmd, os.path.join(a.out, tag + ".be.log"))
@@ -167,18 +180,18 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 elif time.monotonic() - t0 > a.start_timeout:
                     res["error"] = "no traffic within %ds: fe: %s // be: %s" % (a.start_timeout, fe.tail(), be.tail())
                     return res
-            elif len(fe.samples) >= start + 1 + a.seconds:
+            elif len(fe.samples) >= start + 1 + a.warmup + a.seconds:
                 break
             if time.monotonic() - last_q >= 1:
                 last_q = time.monotonic()
                 if not quiet_now() and "during" not in disturbed:
                     disturbed.append("during")
             time.sleep(0.1)
-        win = fe.samples[start + 1:start + 1 + a.seconds]
+        win = fe.samples[start + 1 + a.warmup:start + 1 + a.warmup + a.seconds]
         vals = [s[idx] for s in win]
         res["mpps"] = round(statistics.mean(vals) / 1e6, 3)
         res["samples"] = " ".join("%.2f" % (v / 1e6) for v in vals)
-        if backend == "dpdk":
+        if be.samples:
             bidx = 1 if direction == "tx" else 2
             bw = [s for s in be.samples if win[0][0] - 0.5 <= s[0] <= win[-1][0] + 0.5]
             if bw:
@@ -225,7 +238,7 @@ def table(results, backends, configs):
     runs that no build or QEMU disturbed (quiet)."""
     head = "| direction | size | ring | mrg_rxbuf | " + " | ".join(
         f"{b} runs, Mpps | {b} median | {b} median of quiet runs (n)" for b in backends) + \
-        (" | jvirtio/dpdk |" if len(backends) > 1 else " |")
+        (" | jvirtio/dpdk | per round |" if len(backends) > 1 else " |")
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for (d, s, r, m) in configs:
@@ -242,7 +255,12 @@ def table(results, backends, configs):
             row.append("**%.2f**" % meds[b] if b in meds else "-")
             row.append("%.2f (%d)" % (statistics.median(q), len(q)) if q else "- (0)")
         if len(backends) > 1:
-            row.append("%.2f" % (meds["jvirtio"] / meds["dpdk"]) if "jvirtio" in meds and "dpdk" in meds else "-")
+            row.append("**%.2f**" % (meds["jvirtio"] / meds["dpdk"]) if "jvirtio" in meds and "dpdk" in meds else "-")
+            by = {b: {x["run"]: float(x["mpps"]) for x in results if x["mpps"] != "" and x["backend"] == b and
+                      (x["direction"], int(x["size"]), x["ring"], int(x["mrg_rxbuf"])) == (d, s, r, m)}
+                  for b in ("jvirtio", "dpdk")}
+            row.append(", ".join("%.2f" % (by["jvirtio"][k] / by["dpdk"][k]) for k in by["jvirtio"]
+                                 if k in by["dpdk"] and by["dpdk"][k] > 0) or "-")
         print("| " + " | ".join(row) + " |")
     print("\n(* = a build or QEMU ran before or during the run)")
 
@@ -265,7 +283,8 @@ def table_from_csv(paths):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backend", default="dpdk", help="comma list of dpdk, jvirtio; interleaved per configuration")
+    p.add_argument("--backend", default="dpdk", help="comma list of dpdk, jvirtio (and --extra-jar names); "
+                   "interleaved per configuration")
     p.add_argument("--directions", default="tx,rx")
     p.add_argument("--sizes", default="64,1500")
     p.add_argument("--rings", default="split,packed")
@@ -273,14 +292,19 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seconds", type=int, default=7, help="full 1-s samples per run (plus ~1 s partial first)")
     p.add_argument("--pause", type=float, default=10, help="cool-down seconds before each run")
+    p.add_argument("--warmup", type=int, default=0, help="1-s samples skipped before the --seconds window, for every "
+                   "back end alike (a JVM back end interprets and compiles during its first seconds)")
     p.add_argument("--fe-cpu", type=int, default=0)
     p.add_argument("--be-cpu", type=int, default=1)
     p.add_argument("--mem", choices=["huge", "nohuge"], default="huge")
     p.add_argument("-m", type=int, default=1024, help="MiB of DPDK memory per process")
     p.add_argument("--setup-hugepages", action="store_true")
     p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
-    p.add_argument("--jar", default="distribution/target/jvirtio.jar")
+    p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
     p.add_argument("--jvirtio-cmd", help="back end command template with {jar} {sock} {size} {cpu}")
+    p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
+                   help="another jvirtio build as back end NAME (must start with 'jvirtio'), e.g. an older commit's "
+                        "benchmarks.jar for a before/after comparison; list NAME in --backend")
     p.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for builds/QEMU to end, in all")
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/dpdk-vhost-baseline")
@@ -292,11 +316,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     backends = a.backend.split(",")
     for b in backends:
-        if b not in ("dpdk", "jvirtio"):
+        if b != "dpdk" and not b.startswith("jvirtio"):
             sys.exit(f"unknown back end {b}")
-    if "jvirtio" in backends and not a.jvirtio_cmd:
-        print("note: jvirtio has no virtio-net back end yet (`--device net,...,backend=sink` does not exist); "
-              "its runs will fail with the launcher's message until it does", file=sys.stderr)
     if not a.dry_run and not os.path.exists(a.testpmd):
         sys.exit("dpdk-testpmd not found: apt-get install -y dpdk-dev")
     mrgs = [int(x) for x in a.mrg.split(",")]
@@ -310,7 +331,7 @@ def main():
     results, waited = [], 0.0
     csv_path = os.path.join(a.out, "runs.csv")
     fields = ["run", "backend", "direction", "size", "ring", "mrg_rxbuf", "mpps", "be_mpps", "samples",
-              "be_samples", "quiet", "error", "fe_cmd", "be_cmd"]
+              "be_samples", "quiet", "load", "error", "fe_cmd", "be_cmd"]
     try:
         with open(csv_path, "w", newline="") as f:
             w = csv.DictWriter(f, fields)
@@ -331,7 +352,7 @@ def main():
                               + (f"{res['mpps']} Mpps [{res['samples']}]" if res["mpps"] != "" else
                                  "FAILED " + res["error"] if res["error"] else "")
                               + (f" (be {res['be_mpps']})" if res["be_mpps"] != "" else "")
-                              + f" {res['quiet']}", flush=True)
+                              + f" {res['quiet']} load {res['load']}", flush=True)
     finally:
         undo()
     if a.dry_run:

@@ -84,6 +84,30 @@ final class ReceivePath implements FrameSink {
         }
     }
 
+    /**
+     * One queue and nothing to filter: the whole batch under its lock at once. Otherwise each frame is
+     * filtered and goes to its flow's queue; a frame the driver's filter does not want is counted and
+     * taken (not handed back: no ring will ever want it), the first one refused for lack of room ends
+     * the batch.
+     */
+    @Override
+    public int receive(ByteBuffer[] frames, int count) {
+        int pairs = activePairs;
+        RxFilter wanted = filter;
+        if (pairs <= 1 && wanted.acceptsAll()) {
+            return queues[0].receive(frames, count);
+        }
+        for (int i = 0; i < count; i++) {
+            RxQueue queue = queues[queueFor(frames[i], pairs)];
+            if (!wanted.accepts(frames[i])) {
+                queue.countDrop(NetCounter.RX_FILTERED);
+            } else if (!queue.receive(frames[i])) {
+                return i;
+            }
+        }
+        return count;
+    }
+
     @Override
     public void flush() {
         for (RxQueue q : queues) {

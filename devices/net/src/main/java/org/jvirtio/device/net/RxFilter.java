@@ -58,6 +58,11 @@ final class RxFilter {
         return new RxFilter(promiscuous, allMulticast, mac, u, m);
     }
 
+    /** Whether every frame is wanted (promiscuous, or no CTRL_RX): no frame needs looking at. */
+    boolean acceptsAll() {
+        return promiscuous;
+    }
+
     /** Whether the frame at {@code frame}'s position is wanted; reads only its destination address. */
     boolean accepts(ByteBuffer frame) {
         if (promiscuous || frame.remaining() < 6) {

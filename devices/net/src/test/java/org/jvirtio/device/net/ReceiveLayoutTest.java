@@ -51,6 +51,30 @@ class ReceiveLayoutTest {
 
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
+    void aBatchIsWrittenInOrderUntilTheRingIsFull(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        rig.postRx(0, 128);
+        rig.postRx(0, 128);
+        ByteBuffer[] batch = new ByteBuffer[3];
+        for (int i = 0; i < 3; i++) {
+            batch[i] = ByteBuffer.wrap(Frames.frame(Frames.mac(1), Frames.mac(2), 60 + i, i));
+        }
+        assertThat(rig.backend.sink.receive(batch, 3)).as("the third finds no buffer").isEqualTo(2);
+        rig.backend.sink.flush();
+        for (int i = 0; i < 2; i++) {
+            NetRig.Used u = rig.pollRx(0);
+            assertPlainHeader(u.bytes(), 1);
+            assertThat(Arrays.copyOfRange(u.bytes(), NetHeader.SIZE, u.bytes().length)).isEqualTo(batch[i].array());
+            assertThat(batch[i].position()).isZero();
+            assertThat(batch[i].remaining()).isEqualTo(60 + i);
+        }
+        assertThat(rig.pollRx(0)).isNull();
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(2);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_NO_BUFFER)).isEqualTo(1);
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
     void withMergeableBuffersAFrameSpansChainsAndTheFirstSaysHowMany(boolean packed) throws Exception {
         NetRig rig = new NetRig(packed);
         for (int i = 0; i < 4; i++) {

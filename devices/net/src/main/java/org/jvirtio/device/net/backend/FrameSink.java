@@ -50,6 +50,25 @@ public interface FrameSink {
         }
     }
 
+    /**
+     * Delivers {@code frames[0]} to {@code frames[count - 1]} in order, as {@link #receive(ByteBuffer)}
+     * would one by one, until one is refused for lack of room: a receive queue then takes its lock once
+     * for the batch instead of once per frame. The refused frame is counted as a single one would be;
+     * the frames after it are not delivered (a full ring would refuse them too). A frame the driver's
+     * filter does not want is counted and taken.
+     *
+     * @return the index of the refused frame, or {@code count} if all were taken
+     * @since 1.1
+     */
+    default int receive(ByteBuffer[] frames, int count) {
+        for (int i = 0; i < count; i++) {
+            if (!receive(frames[i])) {
+                return i;
+            }
+        }
+        return count;
+    }
+
     /** Makes every frame received so far visible to the driver (and interrupts it if it asked). */
     void flush();
 }

@@ -20,8 +20,12 @@ import org.jvirtio.device.net.QueueMetrics;
  * transmit thread), so every access to the ring holds the queue's serve lock
  * ({@link DeviceQueue#serveLock()}): the lock the transport takes before it changes the ring (a new
  * memory table, a stopped ring), so a change never meets a frame half copied. It is held only while
- * copying into this queue's ring and never while calling out of the device, so two devices sending to
- * each other cannot deadlock. The transport's own kicks of this queue only count.
+ * copying into this queue's ring (once per batch when the backend delivers batches) and never while
+ * calling out of the device, so two devices sending to each other cannot deadlock. Buffers are taken
+ * when frames arrive, so a kick only counts, and asks the driver not to kick again (a kick costs the
+ * driver a system call and this side a wake-up, for nothing). Asked at a kick rather than once,
+ * because the transport may plug in a new ring (vhost-user: ring restarted, memory table changed)
+ * whose flags say the opposite.
  *
  * <p>No receive buffer for a frame: the frame is dropped and counted (RX_NO_BUFFER); there is no
  * backlog, so a slow driver loses frames instead of making the sender wait, as a NIC does. Chains taken
@@ -40,6 +44,8 @@ public final class RxQueue {
     private final int maxFrame;
     private final RxBuffer[] held;
     private final byte[] header = new byte[NetHeader.SIZE];
+    /** {@link #header} as the buffer guest memory copies from, so that no copy wraps it anew. */
+    private final ByteBuffer headerBuffer = ByteBuffer.wrap(header);
     private final Object lock;
     private int heldCount;
     private boolean unpublished;
@@ -65,10 +71,11 @@ public final class RxQueue {
         }
     }
 
-    /** The driver added buffers; they are taken when frames arrive, so only count the kick. */
+    /** The driver added buffers; they are taken when frames arrive: count the kick, and ask for no more. */
     public void kick() {
         synchronized (lock) { // every counter of a receive queue is written under its lock
             metrics.increment(NetCounter.KICKS);
+            queue.disableNotifications(); // never enabled again: nothing waits for the driver's buffers
         }
     }
 
@@ -88,7 +95,9 @@ public final class RxQueue {
 
     /** Writes the frame between {@code frame}'s position and limit (both restored); false if dropped. */
     public boolean receive(ByteBuffer frame) {
-        return receive(frame, -1, 0);
+        synchronized (lock) {
+            return receiveLocked(frame, -1, 0);
+        }
     }
 
     /**
@@ -99,44 +108,64 @@ public final class RxQueue {
         int at = headerAndFrame.position();
         headerAndFrame.position(at + NetHeader.SIZE);
         try {
-            return receive(headerAndFrame, at, flags);
+            synchronized (lock) {
+                return receiveLocked(headerAndFrame, at, flags);
+            }
         } finally {
             headerAndFrame.position(at);
         }
     }
 
-    /** @param headerAt where the backend's header is in {@code frame}, or -1: a header of zeros */
-    private boolean receive(ByteBuffer frame, int headerAt, int flags) {
-        int length = frame.remaining();
+    /**
+     * Writes {@code frames[0..count)} in order under one hold of the lock, until one is dropped.
+     *
+     * @return the index of the dropped frame, or {@code count}
+     */
+    public int receive(ByteBuffer[] frames, int count) {
         synchronized (lock) {
-            if (stopped) {
-                return false;
-            }
-            if (length > maxFrame) {
-                metrics.increment(NetCounter.RX_LONG_FRAME);
-                return false;
-            }
-            long need = NetHeader.SIZE + (long) length;
-            int take = 0;
-            long room = 0;
-            while (room < need && (mergeable || take == 0)) {
-                if (take == heldCount && !takeChain()) {
-                    break;
+            for (int i = 0; i < count; i++) {
+                if (!receiveLocked(frames[i], -1, 0)) {
+                    return i;
                 }
-                room += held[take++].bytes;
             }
-            if (room < need) {
-                metrics.increment(NetCounter.RX_NO_BUFFER);
-                return false;
-            }
-            boolean written = write(frame, take, headerAt, flags);
-            release(take);
-            if (written) {
-                metrics.increment(NetCounter.RX_FRAMES);
-                metrics.add(NetCounter.RX_BYTES, length);
-            }
-            return written;
+            return count;
         }
+    }
+
+    /**
+     * {@link #receive(ByteBuffer)}, the lock held.
+     *
+     * @param headerAt where the backend's header is in {@code frame}, or -1: a header of zeros
+     */
+    private boolean receiveLocked(ByteBuffer frame, int headerAt, int flags) {
+        int length = frame.remaining();
+        if (stopped) {
+            return false;
+        }
+        if (length > maxFrame) {
+            metrics.increment(NetCounter.RX_LONG_FRAME);
+            return false;
+        }
+        long need = NetHeader.SIZE + (long) length;
+        int take = 0;
+        long room = 0;
+        while (room < need && (mergeable || take == 0)) {
+            if (take == heldCount && !takeChain()) {
+                break;
+            }
+            room += held[take++].bytes;
+        }
+        if (room < need) {
+            metrics.increment(NetCounter.RX_NO_BUFFER);
+            return false;
+        }
+        boolean written = write(frame, take, headerAt, flags);
+        release(take);
+        if (written) {
+            metrics.increment(NetCounter.RX_FRAMES);
+            metrics.add(NetCounter.RX_BYTES, length);
+        }
+        return written;
     }
 
     /** Makes the frames written so far visible and interrupts the driver if the ring says so. */
@@ -200,7 +229,8 @@ public final class RxQueue {
                     int room = buffer.lengths[s];
                     if (headerLeft > 0) {
                         int n = Math.min(room, headerLeft);
-                        buffer.memory.write(address, header, NetHeader.SIZE - headerLeft, n);
+                        int headerOffset = NetHeader.SIZE - headerLeft;
+                        buffer.memory.write(address, headerBuffer.limit(headerOffset + n).position(headerOffset));
                         headerLeft -= n;
                         address += n;
                         room -= n;

@@ -14,8 +14,10 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * Swallows every transmitted frame and counts it, and delivers nothing: the far end of a transmit
- * benchmark, where only the device's own cost should show. Counters are {@link LongAdder}s because
- * every transmit queue of every attached device adds to them from its own thread.
+ * benchmark, where only the device's own cost should show. Each transmitter counts its batch in plain
+ * fields (one thread at a time uses it) and adds the batch to the backend's {@link LongAdder}s at the
+ * flush, because every transmit queue of every attached device adds to them from its own thread: the
+ * totals include every batch whose flush has returned.
  */
 @Component(service = NetBackend.class, configurationPolicy = ConfigurationPolicy.REQUIRE,
         configurationPid = SinkBackend.PID)
@@ -40,14 +42,21 @@ public final class SinkBackend implements NetBackend {
             @Override
             public Transmitter newTransmitter() {
                 return new Transmitter() {
+                    private long batchFrames;
+                    private long batchBytes;
+
                     @Override
                     public void transmit(ByteBuffer frame) {
-                        frames.increment();
-                        bytes.add(frame.remaining());
+                        batchFrames++;
+                        batchBytes += frame.remaining();
                     }
 
                     @Override
                     public void flush() {
+                        frames.add(batchFrames);
+                        bytes.add(batchBytes);
+                        batchFrames = 0;
+                        batchBytes = 0;
                         flushes.increment();
                     }
                 };
