@@ -50,7 +50,7 @@ public final class CtrlQueue extends QueueLoop {
     }
 
     @Override
-    int handle(DescriptorChain chain) {
+    protected int handle(DescriptorChain chain) {
         metrics.increment(NetCounter.CTRL_COMMANDS);
         if (chain.writableCount() == 0 || chain.length(chain.readableCount()) == 0) {
             metrics.increment(NetCounter.CTRL_NO_ACK);

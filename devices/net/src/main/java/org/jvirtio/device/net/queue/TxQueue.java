@@ -46,7 +46,7 @@ public final class TxQueue extends QueueLoop {
     }
 
     @Override
-    int handle(DescriptorChain chain) {
+    protected int handle(DescriptorChain chain) {
         NetCounter drop = check(chain);
         if (drop != null) {
             metrics.increment(drop);
@@ -99,7 +99,7 @@ public final class TxQueue extends QueueLoop {
     }
 
     @Override
-    void endOfBatch() {
+    protected void endOfBatch() {
         if (unflushed) {
             unflushed = false;
             transmitter.flush();
