@@ -10,6 +10,7 @@ import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.Vrings;
 import org.jvirtio.vring.testkit.RawSplitRing;
+import org.jvirtio.vring.testkit.RecordingNotifier;
 import org.jvirtio.vring.testkit.RingPlacement;
 import org.jvirtio.vring.testkit.TestMemory;
 import org.junit.jupiter.api.Test;

@@ -17,6 +17,7 @@ import org.jvirtio.device.net.backend.l2.L2Switch;
 import org.jvirtio.device.net.backend.l2.SwitchBackend;
 import org.jvirtio.device.net.backend.l2.SwitchRegistry;
 import org.jvirtio.device.net.backend.sink.SinkBackend;
+import org.jvirtio.vring.testkit.RecordingNotifier;
 import org.junit.jupiter.api.Test;
 
 /** What the device offers, its configuration space, and attaching to and leaving its backend. */

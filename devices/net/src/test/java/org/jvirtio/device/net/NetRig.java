@@ -17,6 +17,8 @@ import org.jvirtio.device.net.backend.NetBackend;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.Vrings;
+import org.jvirtio.vring.testkit.RecordingNotifier;
+import org.jvirtio.vring.testkit.TestActivation;
 import org.jvirtio.vring.testkit.RingPlacement;
 import org.jvirtio.vring.testkit.TestMemory;
 
@@ -73,27 +75,7 @@ final class NetRig {
     }
 
     static DeviceActivation activation(long features, DeviceQueue[] queues, GuestMemory memory, DriverNotifier notifier) {
-        return new DeviceActivation() {
-            @Override
-            public long negotiatedFeatures() {
-                return features;
-            }
-
-            @Override
-            public DeviceQueue queue(int index) {
-                return index < queues.length ? queues[index] : null;
-            }
-
-            @Override
-            public GuestMemory memory() {
-                return memory;
-            }
-
-            @Override
-            public DriverNotifier notifier() {
-                return notifier;
-            }
-        };
+        return new TestActivation(features, queues, memory, notifier);
     }
 
     int controlQueue() {
