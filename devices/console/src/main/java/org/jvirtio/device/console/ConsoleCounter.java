@@ -28,7 +28,7 @@ public enum ConsoleCounter {
     RX_BYTES,
     /** A receive chain with no device-writable byte: used with length 0. */
     RX_CHAIN_NOT_WRITABLE,
-    /** A receive chain with device-readable descriptors: used with length 0. */
+    /** A receive chain with writable room but device-readable descriptors too: used with length 0. */
     RX_CHAIN_READABLE,
     /** A descriptor that left guest memory while it was written: used with length 0, the bytes offered again. */
     RX_GUEST_MEMORY,

@@ -88,13 +88,13 @@ public final class PortReceiveQueue {
                 if (!take()) {
                     break;
                 }
-                if (chain.readableCount() != 0) {
-                    drop(ConsoleCounter.RX_CHAIN_READABLE);
+                if (chain.writableBytes() == 0) {
+                    drop(ConsoleCounter.RX_CHAIN_NOT_WRITABLE);
                     unpublished = true;
                     continue;
                 }
-                if (chain.writableBytes() == 0) {
-                    drop(ConsoleCounter.RX_CHAIN_NOT_WRITABLE);
+                if (chain.readableCount() != 0) {
+                    drop(ConsoleCounter.RX_CHAIN_READABLE);
                     unpublished = true;
                     continue;
                 }
