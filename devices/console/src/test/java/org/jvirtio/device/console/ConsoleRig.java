@@ -131,6 +131,11 @@ final class ConsoleRig {
 
     int lastToken;
 
+    /** Where the buffer posted with {@code token} starts. */
+    long addressOf(int token) {
+        return buffers.get(token)[0];
+    }
+
     /** Re-posts the buffer last polled on {@code q}, as Linux does once it consumed it. */
     void repost(int q) {
         long[] b = buffers.remove(lastToken);

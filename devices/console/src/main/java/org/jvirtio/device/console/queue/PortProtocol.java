@@ -171,13 +171,13 @@ public final class PortProtocol implements ControlTarget {
 
     public boolean isReady(int port) {
         synchronized (outbox.lock()) {
-            return ready[port];
+            return port >= 0 && port < ready.length && ready[port];
         }
     }
 
     public boolean isGuestOpen(int port) {
         synchronized (outbox.lock()) {
-            return guestOpen[port];
+            return port >= 0 && port < guestOpen.length && guestOpen[port];
         }
     }
 }
