@@ -31,6 +31,12 @@ final class ConsoleRig {
 
     final TestMemory memory = new TestMemory(8 << 20);
     final List<ConsoleBackend> backends;
+
+    /** The guest reboots: the device is reset and a new driver starts it on new rings. */
+    ConsoleRig reboot(boolean packed) throws Exception {
+        device.reset();
+        return new ConsoleRig(device, backends, packed, 0);
+    }
     final ConsoleDevice device;
     final long features;
     final DriverQueue[] drivers;
@@ -43,8 +49,13 @@ final class ConsoleRig {
     /** A device over {@code backends} (port i on backends[i]) negotiating everything offered except {@code withheld}. */
     ConsoleRig(List<? extends ConsoleBackend> backends, ConsoleDeviceOptions options, boolean packed, long withheld)
             throws Exception {
-        this.backends = List.copyOf(backends);
-        device = new ConsoleDevice(backends, options);
+        this(new ConsoleDevice(backends, options), List.copyOf(backends), packed, withheld);
+    }
+
+    /** A new driver on fresh rings for {@code device} (reset first), as after a guest reboot. */
+    ConsoleRig(ConsoleDevice device, List<ConsoleBackend> backends, boolean packed, long withheld) throws Exception {
+        this.backends = backends;
+        this.device = device;
         long f = device.offeredFeatures() & ~withheld;
         f = packed ? f | VirtioFeature.bit(VirtioFeature.RING_PACKED) : f & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
         features = f;

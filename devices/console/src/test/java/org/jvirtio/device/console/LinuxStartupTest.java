@@ -131,4 +131,30 @@ class LinuxStartupTest {
         assertThat(guest.eventsFor(1)).containsSubsequence(PORT_REMOVE, PORT_ADD, PORT_NAME);
         rig.assertHealthy();
     }
+
+    @Test
+    void aRebootedGuestGetsThePortsAgainAndTheInputSentMeanwhile() throws Exception {
+        ConsoleRig rig = ConsoleRig.withMemoryPorts(false, "", "org.jvirtio.agent");
+        LinuxDriver guest = new LinuxDriver(rig).probe();
+        guest.open(1);
+        guest.write(0, "first boot\n");
+        rig.device.reset();
+        assertThat(rig.device.isPortReady(1)).isFalse();
+        rig.memoryBackend(0).send("typed during the reboot");
+        rig.memoryBackend(1).send("queued for the agent");
+
+        ConsoleRig rebooted = rig.reboot(true);
+        LinuxDriver again = new LinuxDriver(rebooted).probe();
+        assertThat(again.ports).containsExactly(0, 1);
+        assertThat(again.names).containsEntry(1, "org.jvirtio.agent");
+        assertThat(again.eventsFor(0)).containsExactly(PORT_ADD, CONSOLE_PORT, RESIZE, PORT_OPEN);
+        assertThat(again.readText(0)).isEqualTo("typed during the reboot");
+        assertThat(again.read(1)).as("the agent's port is not open yet in the new boot").isEmpty();
+        again.open(1);
+        assertThat(again.readText(1)).isEqualTo("queued for the agent");
+        again.write(0, "second boot\n");
+        assertThat(rig.memoryBackend(0).outputText()).isEqualTo("first boot\nsecond boot\n");
+        assertThat(rebooted.malformed()).isEmpty();
+        rebooted.assertHealthy();
+    }
 }

@@ -42,7 +42,6 @@ public final class PortProtocol implements ControlTarget {
     private final PortEvents events;
     private final boolean[] added;
     private final boolean[] ready;
-    private final boolean[] guestOpen;
     private boolean deviceReady;
     private int cols;
     private int rows;
@@ -65,7 +64,6 @@ public final class PortProtocol implements ControlTarget {
         this.events = events;
         this.added = new boolean[names.size()];
         this.ready = new boolean[names.size()];
-        this.guestOpen = new boolean[names.size()];
     }
 
     @Override
@@ -116,7 +114,6 @@ public final class PortProtocol implements ControlTarget {
             if (port >= added.length || !added[port]) {
                 return ConsoleCounter.CTRL_PORT_NOT_ADDED;
             }
-            guestOpen[port] = open;
         }
         events.guestOpened(port, open);
         return null;
@@ -151,7 +148,6 @@ public final class PortProtocol implements ControlTarget {
             outbox.send(port, ControlMessage.PORT_REMOVE, 1, new byte[0]);
             added[port] = false;
             ready[port] = false;
-            guestOpen[port] = false;
         }
         events.guestOpened(port, false);
         return true;
@@ -172,12 +168,6 @@ public final class PortProtocol implements ControlTarget {
     public boolean isReady(int port) {
         synchronized (outbox.lock()) {
             return port >= 0 && port < ready.length && ready[port];
-        }
-    }
-
-    public boolean isGuestOpen(int port) {
-        synchronized (outbox.lock()) {
-            return port >= 0 && port < guestOpen.length && guestOpen[port];
         }
     }
 }
