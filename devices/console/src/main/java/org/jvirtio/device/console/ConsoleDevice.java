@@ -101,7 +101,14 @@ public final class ConsoleDevice extends AbstractVirtioDevice {
     private final QueueMetrics deviceMetrics = new QueueMetrics();
     private final PortLink[] links;
     private final PortOutput[] outputs;
+    /**
+     * Replaced whole by {@link #resize} (under {@link #resizeLock}, so that the space and the RESIZE
+     * message agree), read on transport threads: volatile, so a reader sees the old or the new array,
+     * never a half-written one.
+     */
     private volatile byte[] config;
+    private final Object resizeLock = new Object();
+    /** Published at the end of activation and cleared at reset; read by kicks and backend callbacks on other threads. */
     private volatile Running running;
 
     /** What one driver start runs; replaced as a whole, so a reset never sees half of it. */
@@ -393,16 +400,18 @@ public final class ConsoleDevice extends AbstractVirtioDevice {
         if (cols < 0 || cols > 0xFFFF || rows < 0 || rows > 0xFFFF) {
             throw new IllegalArgumentException("cols and rows must be 0 to 65535: " + cols + "x" + rows);
         }
-        config = ConsoleConfigSpace.encode(cols, rows, options.maxPorts());
-        Running r = running;
-        if (r == null) {
-            return;
-        }
-        if (options.size()) {
-            r.notifier.notifyConfigChanged();
-        }
-        if (r.protocol != null) {
-            r.protocol.resize(cols, rows);
+        synchronized (resizeLock) {
+            config = ConsoleConfigSpace.encode(cols, rows, options.maxPorts());
+            Running r = running;
+            if (r == null) {
+                return;
+            }
+            if (options.size()) {
+                r.notifier.notifyConfigChanged();
+            }
+            if (r.protocol != null) {
+                r.protocol.resize(cols, rows);
+            }
         }
     }
 

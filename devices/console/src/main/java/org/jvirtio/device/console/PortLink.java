@@ -14,7 +14,13 @@ import org.jvirtio.device.console.queue.PortReceiveQueue;
 final class PortLink implements ConsoleInput {
     private final int port;
     private final BiConsumer<Integer, Boolean> connectionChanged;
+    /**
+     * Set at driver start and cleared at reset on the transport's thread, read by the backend's thread
+     * at each offer: volatile so an offer never reaches a queue of a driver already reset (the queue's
+     * own stop flag, under its lock, covers an offer already inside it).
+     */
     private volatile PortReceiveQueue receive;
+    /** Written by the backend's thread, read when the driver's PORT_READY arrives on the transport's. */
     private volatile boolean hostConnected;
 
     PortLink(int port, BiConsumer<Integer, Boolean> connectionChanged) {

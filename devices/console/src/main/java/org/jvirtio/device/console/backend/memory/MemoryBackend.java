@@ -43,7 +43,9 @@ public final class MemoryBackend implements ConsoleBackend {
     private ByteBuffer waiting = ByteBuffer.allocate(4096);
     /** Offers wanted; whoever raises it from 0 offers until it drops back (no offer is lost, one at a time). */
     private final AtomicInteger offersWanted = new AtomicInteger();
+    /** Set at attach and cleared at close under this object's lock; read without it by whoever offers. */
     private volatile ConsoleInput input;
+    /** Changed by tests on their thread, read at attach. */
     private volatile boolean connected;
 
     @Activate

@@ -92,10 +92,13 @@ public final class SocketBackend implements ConsoleBackend, AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     /** Changed under outLock by the selector thread; read by the device's thread under outLock. */
     private SocketChannel client;
+    /** Written under outLock; volatile because the device's thread also reads it outside (to decide on a wake-up). */
     private volatile SelectionKey clientKey;
     /** A write from the device's thread failed: the selector thread drops the client. */
     private volatile boolean clientBroken;
+    /** Set at attach and cleared at close by the device's thread, read by the selector thread at each offer. */
     private volatile ConsoleInput input;
+    /** Set by close on another thread; the selector thread checks it after each wake-up. */
     private volatile boolean closed;
 
     @Activate
