@@ -12,6 +12,8 @@ import java.util.List;
 public final class ConsoleDeviceOptions {
     /** The most ports a Linux guest accepts (its VIRTCONS_MAX_PORTS). */
     public static final int MAX_PORTS = 0x8000;
+    /** The most queues a transport can describe (virtio-pci's num_queues is 16 bits). */
+    static final int MAX_QUEUES = 0xFFFF;
     /** The longest port name, in UTF-8 bytes (a guest reads it from one page-sized control buffer). */
     public static final int MAX_NAME_BYTES = 255;
 
@@ -37,6 +39,10 @@ public final class ConsoleDeviceOptions {
         if (max < ports || max > MAX_PORTS) {
             throw new IllegalArgumentException("maxPorts must be 0 (as many as ports) or " + ports + " to 32768: "
                     + b.maxPorts);
+        }
+        if (2L * (max + 1) > MAX_QUEUES) {
+            throw new IllegalArgumentException("maxPorts " + max + " needs " + 2L * (max + 1)
+                    + " queues; transports count queues in 16 bits (at most 32766 ports)");
         }
         if (!b.multiport && max > 1) {
             throw new IllegalArgumentException("more than one port needs MULTIPORT");

@@ -110,6 +110,8 @@ class BackendAndComponentConfigTest {
         assertThatThrownBy(() -> ConsoleRig.options().consolePort(1).build()).hasMessageContaining("consolePort");
         assertThatThrownBy(() -> ConsoleRig.options().names("x".repeat(256)).build()).hasMessageContaining("255");
         assertThatThrownBy(() -> ConsoleRig.options().cols(70_000).build()).hasMessageContaining("cols");
+        assertThatThrownBy(() -> ConsoleRig.options().maxPorts(32767).build()).hasMessageContaining("16 bits");
+        assertThat(ConsoleRig.options().maxPorts(32766).build().maxPorts()).isEqualTo(32766);
         assertThat(ConsoleRig.options().consolePort(-1).build().consolePort()).isEqualTo(-1);
     }
 
