@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.util.Random;
 
 import org.jvirtio.device.console.backend.memory.MemoryBackend;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -62,6 +63,34 @@ class BackPressureTest {
             got.append(guest.readText(0));
         }
         assertThat(got.toString()).isEqualTo(expected.toString());
+        rig.assertHealthy();
+    }
+
+    @Test
+    void aSenderOnAnotherThreadRacingTheGuestsBuffersLosesAndRepeatsNothing() throws Exception {
+        ConsoleRig rig = ConsoleRig.withMemoryPorts(true, "");
+        LinuxDriver guest = new LinuxDriver(rig, 2, 16).probe();
+        MemoryBackend host = rig.memoryBackend(0);
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 2000; i++) {
+            expected.append(i).append(',');
+        }
+        Thread sender = new Thread(() -> {
+            for (int i = 0; i < 2000; i++) {
+                host.send(i + ","); // offers on this thread while the guest's kicks offer on the test thread
+            }
+        });
+        sender.start();
+        StringBuilder got = new StringBuilder();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (got.length() < expected.length()) {
+            got.append(guest.readText(0));
+            assertThat(System.nanoTime() - deadline).as("still receiving").isNegative();
+        }
+        sender.join();
+        assertThat(got.toString()).isEqualTo(expected.toString());
+        assertThat(host.pending()).isZero();
+        assertThat(guest.read(0)).isEmpty();
         rig.assertHealthy();
     }
 }

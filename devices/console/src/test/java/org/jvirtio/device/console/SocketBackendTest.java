@@ -203,4 +203,37 @@ class SocketBackendTest {
             rig.device.close();
         }
     }
+
+    @Test
+    void aClientThatReadsSlowlyNeverHoldsUpTheGuestAndEveryByteIsAccountedFor() throws Exception {
+        Path path = dir.resolve("slow.sock");
+        try (SocketBackend socket = new SocketBackend(UnixDomainSocketAddress.of(path), 8192)) {
+            ConsoleRig rig = new ConsoleRig(List.of(socket), ConsoleRig.options().build(), false, 0);
+            LinuxDriver guest = new LinuxDriver(rig).probe();
+            try (SocketChannel user = connect(UnixDomainSocketAddress.of(path))) {
+                await("attached", () -> socket.isClientAttached());
+                String chunk = "0123456789abcdef".repeat(64); // 1 KiB
+                int chunks = 4096; // 4 MiB: far more than the socket and the backend buffer hold
+                for (int i = 0; i < chunks; i++) {
+                    guest.write(0, chunk); // each write completes at once, the client reading nothing
+                }
+                long written = (long) chunks * chunk.length();
+                assertThat(socket.droppedBytes()).as("the client lags: the excess is dropped").isPositive();
+                // now the client reads everything the backend kept for it, until nothing is left in between
+                ByteBuffer in = ByteBuffer.allocate((int) written);
+                while (socket.bufferedBytes() > 0 || in.position() < socket.sentBytes()) {
+                    assertThat(user.read(in)).isNotNegative();
+                }
+                assertThat(in.position() + socket.droppedBytes()).as("every byte sent or counted as dropped")
+                        .isEqualTo(written);
+                // whole bytes in order: the stream is the chunk pattern, cut only where bytes were dropped
+                String received = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII);
+                assertThat(received).startsWith(chunk);
+                assertThat(received.chars().allMatch(c -> chunk.indexOf(c) >= 0)).isTrue();
+            }
+            assertThat(rig.malformed()).isEmpty();
+            rig.assertHealthy();
+            rig.device.close();
+        }
+    }
 }
