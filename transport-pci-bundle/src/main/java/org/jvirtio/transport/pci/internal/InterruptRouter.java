@@ -61,12 +61,17 @@ public final class InterruptRouter implements InterruptSink {
         }
     }
 
+    /**
+     * The configuration bit is set in the ISR whatever the route (virtio 1.2 section 4.1.4.5.1: set
+     * before the notification is sent), so a driver that reads the ISR learns why; the queue bit only
+     * without MSI-X.
+     */
     @Override
     public synchronized void configInterrupt() {
+        isr |= ISR_CONFIG;
         if (msixEnabled()) {
             signal(configVector);
         } else {
-            isr |= ISR_CONFIG;
             updateLine();
         }
     }
