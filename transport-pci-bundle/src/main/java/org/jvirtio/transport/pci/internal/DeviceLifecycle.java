@@ -2,6 +2,7 @@ package org.jvirtio.transport.pci.internal;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -49,6 +50,11 @@ public final class DeviceLifecycle {
     private final boolean concurrent;
 
     private int driverStatus;
+    /**
+     * Volatile: set by the register thread, read by kick workers and by the device's own threads in
+     * {@link Notifier}; a worker that sees it false after a reset drops the kick instead of serving a
+     * device that is being reset.
+     */
     private volatile boolean active;
     /** activate() was called since the last reset (it may have failed half-way): reset the device. */
     private boolean activationTried;
@@ -230,7 +236,7 @@ public final class DeviceLifecycle {
             }
             KickWorker one = new KickWorker(name + " queues", all, n, this::serve);
             workers = new KickWorker[] {one};
-            java.util.Arrays.fill(workerOf, one);
+            Arrays.fill(workerOf, one);
         }
         for (KickWorker w : workers) {
             w.start();
@@ -373,7 +379,7 @@ public final class DeviceLifecycle {
             w.stop();
         }
         workers = new KickWorker[0];
-        java.util.Arrays.fill(workerOf, null);
+        Arrays.fill(workerOf, null);
         boolean wasActive = active;
         active = false;
         if (wasActive || activationTried) {
@@ -389,7 +395,7 @@ public final class DeviceLifecycle {
         for (QueueSetup s : setups) {
             s.reset();
         }
-        java.util.Arrays.fill(handedOut, false);
+        Arrays.fill(handedOut, false);
         needsReset.set(false);
         if (wasActive) {
             LOG.log(Level.INFO, "{0}: device reset", name);
