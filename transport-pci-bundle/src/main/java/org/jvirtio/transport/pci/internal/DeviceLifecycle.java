@@ -221,14 +221,17 @@ public final class DeviceLifecycle {
         if (ring == null) {
             return;
         }
-        s.setEnabled(true);
         if (active) {
             if (!queues.handedOut(index)) {
+                // the device took its queues at DRIVER_OK; only a queue reset lets the driver set one up again
                 faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled after DRIVER_OK");
                 return;
             }
+            s.setEnabled(true);
             queues.plug(index, ring);
             queues.kick(index);
+        } else {
+            s.setEnabled(true);
         }
     }
 
