@@ -43,7 +43,8 @@ public final class DeviceLifecycle {
     private final AtomicBoolean needsReset = new AtomicBoolean();
     private final AtomicInteger generation = new AtomicInteger();
 
-    private int driverStatus;
+    /** Volatile only for management reads ({@code deviceStatus()} from the shell or JMX); written by the register thread. */
+    private volatile int driverStatus;
     /**
      * Volatile: set by the register thread, read by kick workers and by the device's own threads in
      * {@link Notifier}; a worker that sees it false after a reset drops the kick instead of serving a
