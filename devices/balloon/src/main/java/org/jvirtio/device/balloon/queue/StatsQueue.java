@@ -72,22 +72,14 @@ public final class StatsQueue {
             if (stopped || broken) {
                 return false;
             }
-            while (queue.pop(chain)) {
-                metrics.increment(BalloonCounter.REQUESTS);
-                if (heldHead >= 0) {
-                    queue.addUsed(heldHead, heldSlots, 0);
-                    heldHead = -1;
+            // enableNotifications asks for the next kick (with EVENT_IDX: sets avail_event) and catches a
+            // buffer added meanwhile; without it the driver's refill would never be announced
+            do {
+                queue.disableNotifications();
+                while (queue.pop(chain)) {
+                    sampled |= take(chain);
                 }
-                if (chain.writableCount() > 0) {
-                    metrics.error(BalloonError.WRITABLE_DESCRIPTOR, chain.address(chain.readableCount()));
-                    queue.addUsed(chain, 0);
-                    continue;
-                }
-                parse(chain);
-                sampled = true;
-                heldHead = chain.head();
-                heldSlots = chain.ringSlots();
-            }
+            } while (queue.error() == QueueError.NONE && queue.enableNotifications());
             notify = publish();
             if (queue.error() != QueueError.NONE) {
                 broken = true;
@@ -101,6 +93,24 @@ public final class StatsQueue {
             notifier.deviceNeedsReset(failure);
         }
         return sampled;
+    }
+
+    /** Holds {@code chain} as the buffer for the next request, after parsing it; whether it was a sample. */
+    private boolean take(DescriptorChain chain) {
+        metrics.increment(BalloonCounter.REQUESTS);
+        if (heldHead >= 0) {
+            queue.addUsed(heldHead, heldSlots, 0);
+            heldHead = -1;
+        }
+        if (chain.writableCount() > 0) {
+            metrics.error(BalloonError.WRITABLE_DESCRIPTOR, chain.address(chain.readableCount()));
+            queue.addUsed(chain, 0);
+            return false;
+        }
+        parse(chain);
+        heldHead = chain.head();
+        heldSlots = chain.ringSlots();
+        return true;
     }
 
     /**
