@@ -345,6 +345,12 @@ public final class BalloonDevice extends AbstractVirtioDevice implements Balloon
                 config.setNumPages(fitted);
             }
         }
+        // Linux primes statsq with its first sample and kicks while it probes, before DRIVER_OK: a
+        // transport may have dropped that kick, so look at the queue once now
+        StatsQueue s = stats;
+        if (s != null && s.kick()) {
+            scheduleStatsRequest();
+        }
     }
 
     private static DeviceQueue queue(DeviceActivation activation, int index) {

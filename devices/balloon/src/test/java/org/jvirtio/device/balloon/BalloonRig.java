@@ -47,6 +47,11 @@ final class BalloonRig implements AutoCloseable {
     }
 
     BalloonRig(GuestRam ram, BalloonDevice device, long withheld, boolean packed) throws Exception {
+        this(ram, device, withheld, packed, true);
+    }
+
+    /** @param activate false: the rings are set up, the driver may add buffers, then call {@link #activate()} */
+    BalloonRig(GuestRam ram, BalloonDevice device, long withheld, boolean packed, boolean activate) throws Exception {
         this.ram = ram;
         this.device = device;
         long f = device.offeredFeatures() & ~withheld;
@@ -63,7 +68,22 @@ final class BalloonRig implements AutoCloseable {
             drivers[q] = Vrings.driver(config, f, ram.map());
             devices[q] = Vrings.device(config, f, ram.map());
         }
-        device.activate(new TestActivation(f, devices, ram.map(), notifier));
+        if (activate) {
+            activate();
+        }
+    }
+
+    /** The driver sets DRIVER_OK. */
+    void activate() {
+        device.activate(new TestActivation(features, devices, ram.map(), notifier));
+    }
+
+    /** Adds {@code sg} to queue {@code q} and publishes it without telling the device (a kick lost). */
+    int postUnannounced(int q, ScatterGatherList sg) {
+        int t = token++;
+        assertThat(drivers[q].add(sg, t, false)).isTrue();
+        drivers[q].kick();
+        return t;
     }
 
     // ---- the driver's side ----

@@ -59,6 +59,18 @@ class StatsAndTargetTest {
     }
 
     @Test
+    void theSampleLinuxPrimesBeforeDriverOkIsTakenAtActivation() throws Exception {
+        try (BalloonRig rig = new BalloonRig(new GuestRam(16 << 20), new BalloonDevice(BalloonRig.options()), 0, false,
+                false)) {
+            long buffer = rig.statsBuffer(new long[][] {{StatTag.MEMTOT.ordinal(), 1 << 30}});
+            rig.postUnannounced(rig.layout.stats(), new ScatterGatherList(1).addReadable(buffer, 10));
+            assertThat(rig.device.statistics().sequence()).isZero();
+            rig.activate();
+            assertThat(rig.device.statistics().get(StatTag.MEMTOT)).isEqualTo(1 << 30);
+        }
+    }
+
+    @Test
     void thePeriodHandsTheBufferBackOnItsOwn() throws Exception {
         try (BalloonRig rig = BalloonRig.start(BalloonRig.options().withStatsPeriodMillis(1), 0)) {
             int q = rig.layout.stats();
