@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.queue.DriverQueue;
@@ -30,7 +31,8 @@ final class BalloonRig implements AutoCloseable {
     final DriverQueue[] drivers;
     final DeviceVring[] devices;
     final RecordingNotifier notifier = new RecordingNotifier();
-    private int token;
+    /** Tokens for the driver queues; atomic because tests may drive different queues from different threads. */
+    private final AtomicInteger token = new AtomicInteger();
 
     /** 16 MiB of guest memory, every offered feature negotiated but {@code withheld}, split rings. */
     static BalloonRig start(BalloonOptions options, long withheld) throws Exception {
@@ -80,7 +82,7 @@ final class BalloonRig implements AutoCloseable {
 
     /** Adds {@code sg} to queue {@code q} and publishes it without telling the device (a kick lost). */
     int postUnannounced(int q, ScatterGatherList sg) {
-        int t = token++;
+        int t = token.getAndIncrement();
         assertThat(drivers[q].add(sg, t, false)).isTrue();
         drivers[q].kick();
         return t;
@@ -90,7 +92,7 @@ final class BalloonRig implements AutoCloseable {
 
     /** Adds {@code sg} to queue {@code q} and kicks (the transport delivers it); the token it got. */
     int post(int q, ScatterGatherList sg) {
-        int t = token++;
+        int t = token.getAndIncrement();
         assertThat(drivers[q].add(sg, t, false)).isTrue();
         if (drivers[q].kick()) {
             device.queueNotified(q);
