@@ -2,7 +2,19 @@ package org.jvirtio.device.balloon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.queue.DeviceQueue;
+import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.api.queue.ScatterGatherList;
+import org.jvirtio.vring.QueueConfig;
+import org.jvirtio.vring.Vrings;
+import org.jvirtio.vring.testkit.RecordingNotifier;
+import org.jvirtio.vring.testkit.RingPlacement;
+import org.jvirtio.vring.testkit.TestActivation;
+import org.jvirtio.vring.testkit.TestMemory;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -123,6 +135,43 @@ class HostMemoryTest {
                     .isEqualTo(BalloonConfigSpace.CMD_ID_DONE);
             assertThat(rig.notifier.configChanges).isEqualTo(2);
         }
+    }
+
+    @Test
+    void memoryThatCannotBeReleasedIsCountedAndKeepsItsContents() throws Exception {
+        // a Java buffer behind guest memory (with guard bytes around it), and a driver that enabled only
+        // inflateq and deflateq although it negotiated every queue
+        TestMemory memory = new TestMemory(4 << 20);
+        BalloonDevice device = new BalloonDevice(BalloonRig.options());
+        long features = device.offeredFeatures() & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
+        DeviceQueue[] queues = new DeviceQueue[2];
+        DriverQueue inflate = null;
+        for (int q = 0; q < 2; q++) {
+            QueueConfig config = RingPlacement.place(memory, 16);
+            queues[q] = Vrings.device(config, features, memory.map());
+            if (q == 0) {
+                inflate = Vrings.driver(config, features, memory.map());
+            }
+        }
+        RecordingNotifier notifier = new RecordingNotifier();
+        device.activate(new TestActivation(features, queues, memory.map(), notifier));
+
+        long page = memory.end() - 2 * PAGE;
+        memory.map().putLong(page, 0x5151L);
+        long array = memory.store(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) (page >>> 12)).array());
+        inflate.add(new ScatterGatherList(1).addReadable(array, 4), 1, false);
+        if (inflate.kick()) {
+            device.queueNotified(0);
+        }
+        assertThat(inflate.pollUsed()).isEqualTo(1);
+
+        assertThat(device.count(BalloonCounter.PAGES_INFLATED)).isEqualTo(1);
+        assertThat(device.count(BalloonCounter.PAGES_NOT_RELEASED)).isEqualTo(1);
+        assertThat(device.count(BalloonCounter.BYTES_RELEASED)).isZero();
+        assertThat(memory.map().getLong(page)).isEqualTo(0x5151L);
+        assertThat(memory.guardsIntact()).isTrue();
+        assertThat(device.requestStatistics()).as("statsq not enabled").isFalse();
+        device.reset();
     }
 
     static byte[] le32(long v) {
