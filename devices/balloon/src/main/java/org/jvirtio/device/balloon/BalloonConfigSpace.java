@@ -115,10 +115,6 @@ public final class BalloonConfigSpace {
         return hintStatus == HintStatus.START;
     }
 
-    public HintStatus hintStatus() {
-        return hintStatus;
-    }
-
     /** Starts a hint run: a fresh command id (wrapping within the upper half of the 32-bit space). */
     synchronized long requestHints() {
         cmdId = nextCmdId;

@@ -235,11 +235,6 @@ public final class BalloonDevice extends AbstractVirtioDevice implements Balloon
         return id;
     }
 
-    /** Counters of the queue roles and the host's side (index order: inflate, deflate, stats, free page, reporting, host). */
-    BalloonMetrics metrics(int role) {
-        return metrics[role];
-    }
-
     /** {@code counter} summed over all queues. */
     public long count(BalloonCounter counter) {
         long sum = 0;
