@@ -37,6 +37,8 @@ final class Devices {
         final VirtioDevice inner;
         private final long extraFeatures;
         final Set<Thread> servingThreads = ConcurrentHashMap.newKeySet();
+        /** What the transport handed over at the last DRIVER_OK. */
+        volatile DeviceActivation activation;
 
         Forwarding(VirtioDevice inner, long extraFeatures) {
             this.inner = inner;
@@ -80,6 +82,7 @@ final class Devices {
 
         @Override
         public void activate(DeviceActivation activation) {
+            this.activation = activation;
             inner.activate(activation);
         }
 

@@ -178,7 +178,9 @@ final class MmioDriver implements AutoCloseable {
         int t = token++;
         assertThat(dq.add(sg, t, false)).isTrue();
         if (dq.kick()) {
-            write32(QUEUE_NOTIFY, q);
+            // with NOTIFICATION_DATA the upper 16 bits carry the driver's next position (any value here)
+            boolean data = org.jvirtio.api.VirtioFeature.has(features, org.jvirtio.api.VirtioFeature.NOTIFICATION_DATA);
+            write32(QUEUE_NOTIFY, data ? (t + 1) << 16 | q : q);
         }
         int used;
         while ((used = dq.pollUsed()) == DriverQueue.NO_TOKEN) {

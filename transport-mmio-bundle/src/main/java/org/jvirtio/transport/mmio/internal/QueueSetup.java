@@ -36,35 +36,39 @@ public final class QueueSetup {
 
     /** Each setter returns false, changing nothing, while the queue is ready. */
     public boolean setSize(int size) {
-        if (ready) {
-            return false;
-        }
-        config.setSize(size);
-        return true;
+        return unlessReady(() -> config.setSize(size));
     }
 
     public boolean setDescriptorLow(int low) {
-        return !ready && config.setDescriptorTableLow(low) != null;
+        return unlessReady(() -> config.setDescriptorTableLow(low));
     }
 
     public boolean setDescriptorHigh(int high) {
-        return !ready && config.setDescriptorTableHigh(high) != null;
+        return unlessReady(() -> config.setDescriptorTableHigh(high));
     }
 
     public boolean setDriverLow(int low) {
-        return !ready && config.setDriverAreaLow(low) != null;
+        return unlessReady(() -> config.setDriverAreaLow(low));
     }
 
     public boolean setDriverHigh(int high) {
-        return !ready && config.setDriverAreaHigh(high) != null;
+        return unlessReady(() -> config.setDriverAreaHigh(high));
     }
 
     public boolean setDeviceLow(int low) {
-        return !ready && config.setDeviceAreaLow(low) != null;
+        return unlessReady(() -> config.setDeviceAreaLow(low));
     }
 
     public boolean setDeviceHigh(int high) {
-        return !ready && config.setDeviceAreaHigh(high) != null;
+        return unlessReady(() -> config.setDeviceAreaHigh(high));
+    }
+
+    private boolean unlessReady(Runnable change) {
+        if (ready) {
+            return false;
+        }
+        change.run();
+        return true;
     }
 
     /**
