@@ -18,16 +18,11 @@ import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
-import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.transport.mmio.internal.DeviceLifecycle;
+import org.jvirtio.transport.mmio.internal.DeviceQueues;
 import org.jvirtio.transport.mmio.internal.FeatureNegotiation;
 import org.jvirtio.transport.mmio.internal.InterruptState;
 import org.jvirtio.transport.mmio.internal.QueueSetup;
-import org.jvirtio.transport.mmio.internal.QueueSlot;
-import org.jvirtio.transport.mmio.internal.QueueThread;
-import org.jvirtio.vring.DeviceVring;
-import org.jvirtio.vring.VringSetupException;
-import org.jvirtio.vring.Vrings;
 
 /**
  * The virtio-mmio version 2 register model of one {@link VirtioDevice} (virtio 1.2 section 4.2.2):
@@ -67,13 +62,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
     private final InterruptState interrupts;
     private final FeatureNegotiation features;
     private final DeviceLifecycle lifecycle;
-    private final QueueSetup[] setups;
-    private final QueueSlot[] slots;
-    private final QueueThread[] threads;
+    private final DeviceQueues queues;
     private final AtomicInteger configGeneration = new AtomicInteger();
-    /** Configuration-space accesses hold this when the device serves its queues one at a time. */
-    private final Object deviceLock = new Object();
-    private final boolean concurrentQueues;
     private final byte[] configBytes = new byte[4];
     private int queueSelect;
     /** Kept only because the driver may write it: no region exists, whatever it selects. */
@@ -95,15 +85,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
         this.interrupts = new InterruptState(new GuardedLine(Objects.requireNonNull(line, "line"), name));
         this.features = new FeatureNegotiation(device.offeredFeatures() & ~NOT_ON_MMIO);
         this.lifecycle = new DeviceLifecycle(new Steps());
-        this.concurrentQueues = device.servesQueuesConcurrently();
-        int count = Math.max(0, device.queueCount());
-        this.setups = new QueueSetup[count];
-        this.slots = new QueueSlot[count];
-        this.threads = new QueueThread[count];
-        for (int i = 0; i < count; i++) {
-            setups[i] = new QueueSetup(Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
-            slots[i] = new QueueSlot(concurrentQueues ? new Object() : deviceLock);
-        }
+        this.queues = new DeviceQueues(device, "virtio-mmio " + name, this::needsReset);
     }
 
     public VirtioDevice device() {
@@ -361,7 +343,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
 
     /** The queue QueueSel names, or null if the device has no such queue. */
     private QueueSetup selectedQueue() {
-        return queueSelect >= 0 && queueSelect < setups.length ? setups[queueSelect] : null;
+        return queues.setup(queueSelect);
     }
 
     private void writeQueueSetup(int offset, int value) {
@@ -397,8 +379,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
         int index = queueSelect;
         if (value == 0) {
             if (q.isReady()) {
-                q.setReady(false);
-                changeRing(index, null);
+                queues.disable(index);
             }
             return;
         }
@@ -409,23 +390,12 @@ public final class VirtioMmioTransport implements AutoCloseable {
             refuse(MmioCounter.QUEUE_READY_TOO_EARLY, "QueueReady for queue " + index + " before FEATURES_OK");
             return;
         }
-        String problem = q.sizeProblem();
-        DeviceVring ring = null;
-        if (problem == null) {
-            try {
-                ring = Vrings.device(q.config(), features.negotiated(), memory);
-            } catch (VringSetupException | RuntimeException e) {
-                problem = e.getMessage();
-            }
-        }
+        String setup = q.config().toString();
+        String problem = queues.enable(index, features.negotiated(), memory);
         if (problem != null) {
-            refuse(MmioCounter.BAD_QUEUE_SETUP, "queue " + index + " cannot be enabled: " + problem + " ("
-                    + q.config() + ")");
+            refuse(MmioCounter.BAD_QUEUE_SETUP, "queue " + index + " cannot be enabled: " + problem + " (" + setup + ")");
             needsReset("queue " + index + ": " + problem);
-            return;
         }
-        q.setReady(true);
-        changeRing(index, ring);
     }
 
     private void writeQueueReset(int value) {
@@ -442,83 +412,26 @@ public final class VirtioMmioTransport implements AutoCloseable {
         if (value != 1) {
             return; // only 1 means anything (spec 4.2.2)
         }
-        int index = queueSelect;
-        boolean wasReady = q.isReady();
-        q.reset();
-        if (wasReady) {
-            changeRing(index, null);
-        }
-        LOG.log(Level.DEBUG, "{0}: queue {1} reset", name, index);
-    }
-
-    /**
-     * Puts {@code ring} (or none) behind queue {@code index}'s slot while the device does not serve it:
-     * the slot is paused so the device's loop returns, then the serve lock waits for it to leave.
-     */
-    private void changeRing(int index, DeviceVring ring) {
-        QueueSlot slot = slots[index];
-        boolean wasPaused = slot.isPaused();
-        slot.pause();
-        synchronized (slot.serveLock()) {
-            if (ring == null) {
-                slot.unplug();
-            } else {
-                slot.plug(ring);
-            }
-        }
-        if (!wasPaused) {
-            slot.resume();
-        }
-        QueueThread thread = threads[index];
-        if (ring != null && thread != null) {
-            thread.kick(); // a ring enabled on a running device may already hold buffers
-        }
+        queues.resetQueue(queueSelect);
+        LOG.log(Level.DEBUG, "{0}: queue {1} reset", name, queueSelect);
     }
 
     private void notifyQueue(int value) {
         // with NOTIFICATION_DATA the queue index is the low 16 bits; the rest is a hint we do not need
         int index = VirtioFeature.has(features.negotiated(), VirtioFeature.NOTIFICATION_DATA) ? value & 0xFFFF : value;
-        if (index < 0 || index >= setups.length) {
+        QueueSetup q = queues.setup(index);
+        if (q == null) {
             refuse(MmioCounter.NOTIFY_NO_SUCH_QUEUE, "QueueNotify of queue " + Integer.toUnsignedString(index)
                     + ", which the device does not have");
             return;
         }
-        if (notifier == null || !setups[index].isReady()) {
+        if (notifier == null || !q.isReady()) {
             refuse(MmioCounter.NOTIFY_NOT_READY, "QueueNotify of queue " + index + (notifier == null
                     ? " before DRIVER_OK" : ", which is not ready"));
             return;
         }
         counts.incrementAndGet(MmioCounter.NOTIFIES.ordinal());
-        QueueThread thread = threads[index];
-        if (thread == null) {
-            thread = new QueueThread("virtio-mmio " + name + " queue " + index, () -> serve(index));
-            threads[index] = thread;
-        }
-        thread.kick();
-    }
-
-    /** On queue {@code index}'s thread: has the device serve it; a broken ring means DEVICE_NEEDS_RESET. */
-    private void serve(int index) {
-        QueueSlot slot = slots[index];
-        String failure = null;
-        synchronized (slot.serveLock()) {
-            if (slot.vring() == null || slot.isPaused()) {
-                return;
-            }
-            try {
-                device.queueNotified(index);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, name + ": device failed serving queue " + index, e);
-                failure = "device failed serving queue " + index + ": " + e;
-            }
-            QueueError error = slot.error();
-            if (failure == null && error != QueueError.NONE) {
-                failure = "queue " + index + ": " + error.description();
-            }
-        }
-        if (failure != null) {
-            needsReset(failure);
-        }
+        queues.kick(index);
     }
 
     // ------------------------------------------------------------------ status
@@ -560,14 +473,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
                 return "the device needs a reset first";
             }
             long negotiated = features.negotiated();
-            DeviceQueue[] queues = new DeviceQueue[setups.length];
-            for (int i = 0; i < setups.length; i++) {
-                queues[i] = setups[i].isReady() ? slots[i] : null;
-            }
             Notifier fresh = new Notifier();
             notifier = fresh;
             try {
-                device.activate(new Activation(negotiated, queues, memory, fresh));
+                device.activate(new Activation(negotiated, queues.forActivation(), memory, fresh));
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, name + ": device activation failed", e);
                 return String.valueOf(e.getMessage());
@@ -578,7 +487,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
 
         @Override
         public void reset() {
-            stopQueues();
+            queues.stop();
             Notifier old = notifier;
             notifier = null;
             if (old != null) {
@@ -589,11 +498,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
                     LOG.log(Level.ERROR, name + ": device reset failed", e);
                 }
             }
-            for (int i = 0; i < setups.length; i++) {
-                setups[i].reset();
-                slots[i].unplug();
-                slots[i].resume();
-            }
+            queues.clear();
             features.reset();
             interrupts.clear();
             queueSelect = 0;
@@ -601,32 +506,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
         }
     }
 
-    /** Pauses every queue, waits until the device serves none, and ends the queue threads. */
-    private void stopQueues() {
-        for (QueueSlot slot : slots) {
-            slot.pause();
-        }
-        for (int i = 0; i < threads.length; i++) {
-            QueueThread thread = threads[i];
-            if (thread != null) {
-                threads[i] = null;
-                thread.stop();
-            }
-        }
-        // one after another, never nested: a thread serving one queue may wait for another device's lock
-        for (QueueSlot slot : slots) {
-            synchronized (slot.serveLock()) {
-                // nothing: a serve in progress has returned once the lock is ours
-            }
-        }
-    }
-
     /** DEVICE_NEEDS_RESET from any thread: stop offering chains, tell the driver once. */
     private void needsReset(String reason) {
         counts.incrementAndGet(MmioCounter.DEVICE_NEEDS_RESET.ordinal());
-        for (QueueSlot slot : slots) {
-            slot.pause();
-        }
+        queues.pauseAll();
         if (lifecycle.setNeedsReset()) {
             LOG.log(Level.WARNING, "{0}: device needs reset: {1}", name, reason);
             counts.incrementAndGet(MmioCounter.CONFIG_INTERRUPTS.ordinal());
@@ -643,10 +526,11 @@ public final class VirtioMmioTransport implements AutoCloseable {
             return 0;
         }
         byte[] b = configBytes;
-        if (concurrentQueues) {
+        Object configLock = queues.configLock();
+        if (configLock == null) {
             device.readConfig(offset - CONFIG, b, 0, size);
         } else {
-            synchronized (deviceLock) {
+            synchronized (configLock) {
                 device.readConfig(offset - CONFIG, b, 0, size);
             }
         }
@@ -665,10 +549,11 @@ public final class VirtioMmioTransport implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             b[i] = (byte) (value >>> (8 * i));
         }
-        if (concurrentQueues) {
+        Object configLock = queues.configLock();
+        if (configLock == null) {
             device.writeConfig(offset - CONFIG, b, 0, size);
         } else {
-            synchronized (deviceLock) {
+            synchronized (configLock) {
                 device.writeConfig(offset - CONFIG, b, 0, size);
             }
         }
