@@ -44,7 +44,7 @@ import org.jvirtio.transport.mmio.internal.QueueSetup;
  * concurrently}). Those threads never take the register lock, so a reset may wait for them.
  *
  * <p><b>Guest memory.</b> Rings are resolved into views of {@code memory} when QueueReady is set; a VMM
- * whose memory map changes must not unmap what a ready queue uses.
+ * whose memory map changes calls {@link #remapRings()} before it unmaps the old mappings.
  */
 public final class VirtioMmioTransport implements AutoCloseable {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.mmio");
@@ -124,6 +124,23 @@ public final class VirtioMmioTransport implements AutoCloseable {
             if (controlAccess(offset, size, "write")) {
                 writeRegister(offset, (int) value);
             }
+        }
+    }
+
+    /**
+     * The VMM's map of guest memory changed (the {@code memory} given at construction, a swappable map,
+     * now holds the new one): every ring is rebuilt over it at its current positions while the device
+     * does not serve it. Call it before unmapping the old host mappings; a ring that cannot move yet
+     * (its device holds chains taken from it) keeps the old views, and the call says so.
+     *
+     * @return true if no ring uses the old mappings any more
+     */
+    public boolean remapRings() {
+        synchronized (lock) {
+            if (closed || !features.isLocked()) {
+                return true;
+            }
+            return queues.remap(features.negotiated(), memory) == 0;
         }
     }
 

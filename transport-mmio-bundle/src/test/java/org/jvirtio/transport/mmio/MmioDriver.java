@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.DeviceStatus;
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.api.queue.ScatterGatherList;
@@ -51,12 +52,23 @@ final class MmioDriver implements AutoCloseable {
     final DriverQueue[] queues;
     private int token;
 
+    /** The device's view of guest memory, made from the guest's memfd (by default the driver's own map). */
+    @FunctionalInterface
+    interface DeviceMemory {
+        GuestMemory of(NativeFd guestRam) throws Exception;
+    }
+
     MmioDriver(VirtioDevice device) throws Exception {
+        this(device, null);
+    }
+
+    MmioDriver(VirtioDevice device, DeviceMemory deviceMemory) throws Exception {
         this.fd = Memfd.create("mmio-test-guest", MEMORY_BYTES);
         this.mapping = MappedMemory.map(fd, 0, MEMORY_BYTES, true);
         this.memory = new TestMemory(mapping);
         this.device = device;
-        this.transport = new VirtioMmioTransport(device, memory.map(), this::setLine, "test");
+        GuestMemory seen = deviceMemory == null ? memory.map() : deviceMemory.of(fd);
+        this.transport = new VirtioMmioTransport(device, seen, this::setLine, "test");
         this.queues = new DriverQueue[device.queueCount()];
     }
 

@@ -91,10 +91,6 @@ public final class DeviceQueues {
         }
         q.setReady(true);
         change(index, ring);
-        QueueThread thread = threads[index];
-        if (thread != null) {
-            thread.kick(); // enabled on a running device: the ring may already hold buffers
-        }
         return null;
     }
 
@@ -111,6 +107,46 @@ public final class DeviceQueues {
         if (wasReady) {
             change(index, null);
         }
+    }
+
+    /**
+     * Rebuilds every enabled queue's ring over {@code memory} at its current positions, for a VMM whose
+     * memory map changed (the same guest memory now mapped elsewhere in this process): afterwards no
+     * ring view points into the old mappings, except on a queue whose device still holds chains taken
+     * from it, which keeps its ring until a later call finds it idle.
+     *
+     * @return how many queues kept their old ring because chains were in flight
+     */
+    public int remap(long features, GuestMemory memory) {
+        int kept = 0;
+        for (int i = 0; i < setups.length; i++) {
+            if (!setups[i].isReady()) {
+                continue;
+            }
+            QueueSlot slot = slots[i];
+            String problem = null;
+            boolean wasPaused = slot.isPaused();
+            slot.pause();
+            synchronized (slot.serveLock()) {
+                DeviceVring old = slot.vring();
+                if (old != null && old.inFlight() > 0) {
+                    kept++;
+                } else if (old != null) {
+                    try {
+                        slot.plug(Vrings.device(setups[i].config(), features, memory, old.availPosition(),
+                                old.usedPosition()));
+                    } catch (VringSetupException | RuntimeException e) {
+                        slot.unplug(); // not in the new map: the old views must not be used either
+                        problem = "queue " + i + " is not in the new memory map: " + e.getMessage();
+                    }
+                }
+            }
+            resume(i, wasPaused);
+            if (problem != null) {
+                failure.needsReset(problem);
+            }
+        }
+        return kept;
     }
 
     /** What the device gets at DRIVER_OK: the slot of every ready queue, null for the others. */
@@ -181,8 +217,21 @@ public final class DeviceQueues {
                 slot.plug(ring);
             }
         }
-        if (!wasPaused) {
-            slot.resume();
+        resume(index, wasPaused);
+    }
+
+    /**
+     * Ends a pause: the device's loop may have gone to sleep during it while the ring held buffers the
+     * driver will not notify again (it was asked to notify only for new ones), so its thread looks now.
+     */
+    private void resume(int index, boolean wasPaused) {
+        if (wasPaused) {
+            return;
+        }
+        slots[index].resume();
+        QueueThread thread = threads[index];
+        if (thread != null) {
+            thread.kick();
         }
     }
 
