@@ -1,5 +1,6 @@
 package org.jvirtio.nativeio;
 
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
@@ -122,6 +123,35 @@ public final class MappedMemory implements MemoryBacking, AutoCloseable {
         if (LibC.madvise(address, length, advice.linuxValue) < 0) {
             throw Errno.failure("madvise", "offset=" + offset + ", len=" + length + ", " + advice);
         }
+    }
+
+    /**
+     * Releases the whole {@link #pageSize()} pages inside {@code [offset, offset + length)} with
+     * {@link Advice#REMOVE}: a hole is punched in the backing file (memfd, shmem), so the memory goes
+     * back to the host and the range reads as zeros in every mapping of the file. {@link Advice#DONTNEED}
+     * would not do: on a shared mapping it only drops this mapping's page table entries, the pages stay
+     * in the file. A read-only mapping releases nothing (the file is not this mapping's to change).
+     *
+     * @return bytes released: the page-aligned part of the range, 0 if it covers no whole page
+     * @throws IndexOutOfBoundsException if the range is not inside {@link #size()}
+     * @throws UncheckedIOException      if the kernel refuses (e.g. {@code EINVAL} for a hugetlbfs
+     *                                   mapping whose huge pages the range does not cover whole)
+     * @throws IllegalStateException     once closed
+     */
+    @Override
+    public long discard(long offset, long length) {
+        Objects.checkFromIndexSize(offset, length, size);
+        long start = (offset + PAGE_SIZE - 1) & -PAGE_SIZE;
+        long end = (offset + length) & -PAGE_SIZE;
+        if (!writable || end <= start) {
+            return 0;
+        }
+        try {
+            madvise(start, end - start, Advice.REMOVE);
+        } catch (NativeException e) {
+            throw new UncheckedIOException(e);
+        }
+        return end - start;
     }
 
     /** Unmaps the first time; afterwards does nothing. Views from {@link #slice} must be dead by now. */

@@ -10,5 +10,5 @@
  * call throws {@link org.jvirtio.nativeio.NativeException} naming the call and its errno. Linux x86-64.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.2.0")
+@org.osgi.annotation.versioning.Version("1.3.0")
 package org.jvirtio.nativeio;

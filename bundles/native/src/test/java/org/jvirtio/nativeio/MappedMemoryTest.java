@@ -137,6 +137,40 @@ class MappedMemoryTest {
     }
 
     @Test
+    void discardReleasesTheWholePagesOfTheRangeFromTheMemfd() throws Exception {
+        try (NativeFd fd = Memfd.create("discard", 8 * PAGE);
+             MappedMemory memory = MappedMemory.map(fd, 0, 8 * PAGE, true)) {
+            for (int page = 0; page < 8; page++) {
+                memory.slice(page * PAGE, 8).putLong(0, 0x77L + page);
+            }
+            long before = ProcSelf.allocatedBytes(fd);
+            assertThat(before).isGreaterThanOrEqualTo(8 * PAGE);
+
+            // pages 2..4 whole; the partial page before and after stays
+            assertThat(memory.discard(PAGE + PAGE / 2, 4 * PAGE)).isEqualTo(3 * PAGE);
+
+            assertThat(ProcSelf.allocatedBytes(fd)).isEqualTo(before - 3 * PAGE);
+            assertThat(memory.slice(PAGE, 8).getLong(0)).isEqualTo(0x78L);
+            assertThat(memory.slice(2 * PAGE, 8).getLong(0)).isZero();
+            assertThat(memory.slice(4 * PAGE, 8).getLong(0)).isZero();
+            assertThat(memory.slice(5 * PAGE, 8).getLong(0)).isEqualTo(0x7CL);
+            assertThat(memory.discard(PAGE / 2, PAGE)).as("no whole page").isZero();
+            assertThatThrownBy(() -> memory.discard(7 * PAGE, 2 * PAGE)).isInstanceOf(IndexOutOfBoundsException.class);
+        }
+    }
+
+    @Test
+    void aReadOnlyMappingDiscardsNothing() throws Exception {
+        try (NativeFd fd = Memfd.create("ro-discard", PAGE);
+             MappedMemory writer = MappedMemory.map(fd, 0, PAGE, true);
+             MappedMemory reader = MappedMemory.map(fd, 0, PAGE, false)) {
+            writer.slice(0, 8).putLong(0, 9L);
+            assertThat(reader.discard(0, PAGE)).isZero();
+            assertThat(writer.slice(0, 8).getLong(0)).isEqualTo(9L);
+        }
+    }
+
+    @Test
     void removeZeroesAnonymousSharedMemory() throws Exception {
         try (MappedMemory memory = MappedMemory.anonymous(PAGE)) {
             memory.slice(0, 8).putLong(0, -1L);

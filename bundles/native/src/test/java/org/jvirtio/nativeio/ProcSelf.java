@@ -48,6 +48,21 @@ final class ProcSelf {
         return Files.size(Path.of("/proc/self/fd/" + fd.value()));
     }
 
+    /**
+     * Bytes of memory the file behind a descriptor holds ({@code st_blocks}, as {@code stat -L} reports
+     * it through /proc): what a hole punched in a memfd gives back, unlike its size, which stays.
+     */
+    static long allocatedBytes(NativeFd fd) throws IOException, InterruptedException {
+        Process stat = new ProcessBuilder("stat", "-L", "--format=%b %B",
+                "/proc/" + ProcessHandle.current().pid() + "/fd/" + fd.value()).redirectErrorStream(true).start();
+        String out = new String(stat.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+        if (stat.waitFor() != 0) {
+            throw new IOException("stat failed: " + out);
+        }
+        String[] blocksAndUnit = out.split(" ");
+        return Long.parseLong(blocksAndUnit[0]) * Long.parseLong(blocksAndUnit[1]);
+    }
+
     /** Where a descriptor points, e.g. {@code "/memfd:guest (deleted)"} or {@code "anon_inode:[eventfd]"}. */
     static String target(NativeFd fd) throws IOException {
         return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd.value())).toString();

@@ -40,6 +40,7 @@ public final class GuestMemoryMap implements GuestMemory {
     /** The first region's bounds, tested before the search: one region is the common case. */
     private final long firstStart;
     private final long firstEnd;
+    private final long size;
 
     private GuestMemoryMap(GuestRegion[] sorted) {
         if (sorted.length > MAX_REGIONS) {
@@ -51,10 +52,12 @@ public final class GuestMemoryMap implements GuestMemory {
         this.views = new ByteBuffer[sorted.length][];
         this.firstStart = sorted.length > 0 ? sorted[0].guestAddress() : 0;
         this.firstEnd = sorted.length > 0 ? sorted[0].end() : 0;
+        long total = 0;
         for (int i = 0; i < sorted.length; i++) {
             GuestRegion r = sorted[i];
             starts[i] = r.guestAddress();
             ends[i] = r.end();
+            total += r.size();
             if (i > 0 && starts[i] < ends[i - 1]) {
                 throw new IllegalArgumentException("regions overlap: " + sorted[i - 1] + " and " + r);
             }
@@ -66,6 +69,7 @@ public final class GuestMemoryMap implements GuestMemory {
                 views[i][k] = r.backing().slice(r.backingOffset() + offset, length).order(ByteOrder.LITTLE_ENDIAN);
             }
         }
+        this.size = total;
     }
 
     /**
@@ -330,6 +334,30 @@ public final class GuestMemoryMap implements GuestMemory {
     @Override
     public GuestMemory snapshot() {
         return this;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    /**
+     * Releases the host pages behind a range of whole 4 KiB pages inside one region, through the
+     * region's backing ({@link org.jvirtio.api.memory.MemoryBacking#discard}): a memfd mapping punches
+     * a hole, a Java buffer releases nothing.
+     */
+    @Override
+    public long discard(long address, long length) {
+        if (length <= 0 || ((address | length) & (DISCARD_PAGE - 1)) != 0) {
+            throw new GuestMemoryException("not whole 4 KiB pages", address, length);
+        }
+        int r = regionOf(address);
+        if (r < 0 || length > ends[r] - address) {
+            throw new GuestMemoryException(contains(address, length) ? "spans two regions" : "not in guest memory",
+                    address, length);
+        }
+        GuestRegion region = regions[r];
+        return region.backing().discard(region.backingOffset() + (address - starts[r]), length);
     }
 
     @Override

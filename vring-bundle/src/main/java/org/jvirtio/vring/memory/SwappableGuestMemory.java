@@ -111,4 +111,14 @@ public final class SwappableGuestMemory implements GuestMemory {
     public void putShortRelease(long address, short value) {
         current.putShortRelease(address, value);
     }
+
+    @Override
+    public long size() {
+        return current.size();
+    }
+
+    @Override
+    public long discard(long address, long length) {
+        return current.discard(address, length);
+    }
 }

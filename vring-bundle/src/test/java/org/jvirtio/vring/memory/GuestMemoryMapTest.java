@@ -7,6 +7,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 import org.jvirtio.api.memory.GuestMemoryException;
+import org.jvirtio.nativeio.MappedMemory;
+import org.jvirtio.nativeio.Memfd;
+import org.jvirtio.nativeio.NativeFd;
 import org.junit.jupiter.api.Test;
 
 class GuestMemoryMapTest {
@@ -123,5 +126,53 @@ class GuestMemoryMapTest {
         assertThat(memory.snapshot()).isSameAs(map);
         memory.replace(GuestMemoryMap.EMPTY);
         assertThatThrownBy(() -> memory.getInt(A)).isInstanceOf(GuestMemoryException.class);
+    }
+
+    @Test
+    void sizeIsTheSumOfTheRegions() {
+        assertThat(map.size()).isEqualTo(3 * 4096);
+        assertThat(GuestMemoryMap.EMPTY.size()).isZero();
+        assertThat(new SwappableGuestMemory(map).size()).isEqualTo(3 * 4096);
+    }
+
+    @Test
+    void discardTakesWholePagesInsideOneRegionOnly() {
+        assertThatThrownBy(() -> map.discard(A + 1, 4096)).isInstanceOf(GuestMemoryException.class)
+                .hasMessageContaining("whole 4 KiB pages");
+        assertThatThrownBy(() -> map.discard(A, 100)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.discard(A, 0)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.discard(A, 8192)).isInstanceOf(GuestMemoryException.class)
+                .hasMessageContaining("spans two regions");
+        assertThatThrownBy(() -> map.discard(FAR + 4096, 4096)).isInstanceOf(GuestMemoryException.class)
+                .hasMessageContaining("not in guest memory");
+        assertThatThrownBy(() -> map.discard(-4096, 4096)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.discard(Long.MAX_VALUE & -4096, 4096)).isInstanceOf(GuestMemoryException.class);
+    }
+
+    @Test
+    void aBufferBackingReleasesNothingAndKeepsTheContents() {
+        map.putLong(A, 42L);
+        assertThat(map.discard(A, 4096)).isZero();
+        assertThat(map.getLong(A)).isEqualTo(42L);
+    }
+
+    @Test
+    void aMemfdBackingReleasesThePagesWhichThenReadAsZeros() throws Exception {
+        long page = 4096;
+        try (NativeFd fd = Memfd.create("map-discard", 4 * page);
+             MappedMemory backing = MappedMemory.map(fd, 0, 4 * page, true)) {
+            // the region starts one page into the backing: discard must translate guest to backing offsets
+            GuestMemoryMap memfdMap = GuestMemoryMap.of(new GuestRegion(FAR, 3 * page, backing, page));
+            SwappableGuestMemory swappable = new SwappableGuestMemory(memfdMap);
+            for (int i = 0; i < 4; i++) {
+                backing.slice(i * page, 8).putLong(0, 100 + i);
+            }
+            assertThat(swappable.discard(FAR + page, page)).isEqualTo(page);
+            assertThat(memfdMap.getLong(FAR)).isEqualTo(101);
+            assertThat(memfdMap.getLong(FAR + page)).isZero();
+            assertThat(backing.slice(2 * page, 8).getLong(0)).as("the same page through the backing").isZero();
+            assertThat(memfdMap.getLong(FAR + 2 * page)).isEqualTo(103);
+            assertThat(backing.slice(0, 8).getLong(0)).as("outside the region, untouched").isEqualTo(100);
+        }
     }
 }

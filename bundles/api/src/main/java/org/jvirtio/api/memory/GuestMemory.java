@@ -16,6 +16,8 @@ import org.osgi.annotation.versioning.ProviderType;
  */
 @ProviderType
 public interface GuestMemory {
+    /** The granule of {@link #discard}: 4 KiB, the page of virtio-balloon and of x86 hosts. */
+    long DISCARD_PAGE = 4096;
 
     /** Whether every byte of {@code [address, address + length)} is mapped; false on overflow or negative length. */
     boolean contains(long address, long length);
@@ -64,4 +66,36 @@ public interface GuestMemory {
 
     /** The map in force now; an immutable map returns itself. */
     GuestMemory snapshot();
+
+    /**
+     * Bytes of guest memory mapped: the sum of the regions' sizes (holes between regions not counted).
+     * A device that sizes something by the guest's memory (a balloon's target) asks this.
+     *
+     * @since 1.1
+     */
+    long size();
+
+    /**
+     * Gives the host memory behind {@code [address, address + length)} back to the host (balloon
+     * inflation, free page reporting): afterwards the range reads as zeros and costs the host nothing
+     * until the guest touches it again. The range must be whole {@link #DISCARD_PAGE} pages inside one
+     * region; a backing that cannot release memory (a Java buffer, pages larger than the range)
+     * releases nothing and leaves the contents as they were.
+     *
+     * <p>The default checks the range and releases nothing.
+     *
+     * @return bytes of host memory released (0 to {@code length})
+     * @throws GuestMemoryException if the range is empty, not aligned to {@link #DISCARD_PAGE}, or not
+     *         inside one region
+     * @since 1.1
+     */
+    default long discard(long address, long length) {
+        if (length <= 0 || ((address | length) & (DISCARD_PAGE - 1)) != 0) {
+            throw new GuestMemoryException("not whole 4 KiB pages", address, length);
+        }
+        if (!contains(address, length)) {
+            throw new GuestMemoryException("not in guest memory", address, length);
+        }
+        return 0;
+    }
 }

@@ -19,4 +19,19 @@ public interface MemoryBacking {
      * the range lies inside {@link #size()}; the view's byte order and position are unspecified.
      */
     ByteBuffer slice(long offset, int length);
+
+    /**
+     * Releases the host memory of {@code [offset, offset + length)} (a memfd mapping: a hole punched
+     * with {@code MADV_REMOVE}, so it reads back as zeros in every mapping). The caller guarantees the
+     * range lies inside {@link #size()}. A backing releases only the whole pages of its own page size
+     * inside the range and leaves the rest as it was; one that cannot release memory at all (a Java
+     * buffer) keeps the contents and returns 0, which is the default.
+     *
+     * @return bytes released
+     * @throws java.io.UncheckedIOException if the host refused (the range stays as it was)
+     * @since 1.1
+     */
+    default long discard(long offset, long length) {
+        return 0;
+    }
 }

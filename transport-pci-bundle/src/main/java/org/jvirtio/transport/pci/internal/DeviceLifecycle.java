@@ -1,0 +1,349 @@
+package org.jvirtio.transport.pci.internal;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.jvirtio.api.DeviceStatus;
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.device.DeviceActivation;
+import org.jvirtio.api.device.DriverNotifier;
+import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.memory.GuestMemory;
+import org.jvirtio.api.queue.DeviceQueue;
+import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.VringSetupException;
+import org.jvirtio.vring.Vrings;
+
+/**
+ * One device behind a register-based transport (virtio-pci, virtio-mmio): device status with its
+ * state machine, feature negotiation ({@link FeatureWindows}), queue set-up ({@link QueueSetup}),
+ * activation at DRIVER_OK, DEVICE_NEEDS_RESET and reset; serving the queues is {@link QueueService}'s
+ * business. Transport-neutral: the transport
+ * decodes registers into these calls and delivers {@link InterruptSink} interrupts its own way.
+ *
+ * <p>Threads: every method except {@link #notifier()}'s and the kick workers' is called by the one
+ * register thread (the VMM's proxy). Workers serve queues under each queue's serve lock; the register
+ * thread takes that lock only to plug or pull a ring, after pausing the queue so the device returns.
+ */
+public final class DeviceLifecycle {
+    private static final Logger LOG = System.getLogger("org.jvirtio.transport.pci");
+
+    private final String name;
+    private final VirtioDevice device;
+    private final GuestMemory memory;
+    private final Faults faults;
+    private final InterruptSink sink;
+    private final FeatureWindows features;
+    private final QueueSetup[] setups;
+    private final QueueService queues;
+    private final Notifier notifier = new Notifier();
+    private final Activation activation = new Activation();
+    private final AtomicBoolean needsReset = new AtomicBoolean();
+    private final AtomicInteger generation = new AtomicInteger();
+
+    /** Volatile only for management reads ({@code deviceStatus()} from the shell or JMX); written by the register thread. */
+    private volatile int driverStatus;
+    /**
+     * Volatile: set by the register thread, read by kick workers and by the device's own threads in
+     * {@link Notifier}; a worker that sees it false after a reset drops the kick instead of serving a
+     * device that is being reset.
+     */
+    private volatile boolean active;
+    /** activate() was called since the last reset (it may have failed half-way): reset the device. */
+    private boolean activationTried;
+
+    /** @param offered the features the transport offers (the device's, masked by what the transport supports) */
+    public DeviceLifecycle(String name, VirtioDevice device, long offered, GuestMemory memory, Faults faults,
+            InterruptSink sink) {
+        this.name = name;
+        this.device = device;
+        this.memory = memory;
+        this.faults = faults;
+        this.sink = sink;
+        this.features = new FeatureWindows(offered);
+        int n = device.queueCount();
+        this.setups = new QueueSetup[n];
+        for (int q = 0; q < n; q++) {
+            setups[q] = new QueueSetup(q, Math.min(device.queueMaxSize(q), Vrings.MAX_QUEUE_SIZE));
+        }
+        this.queues = new QueueService(name, device, faults, this::needsReset);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public VirtioDevice device() {
+        return device;
+    }
+
+    public Faults faults() {
+        return faults;
+    }
+
+    public FeatureWindows features() {
+        return features;
+    }
+
+    public int queueCount() {
+        return setups.length;
+    }
+
+    /** Queue {@code index}'s set-up, or null if the device has no such queue. */
+    public QueueSetup queue(int index) {
+        return index >= 0 && index < setups.length ? setups[index] : null;
+    }
+
+    /** The status the driver reads: what it wrote (as accepted) plus DEVICE_NEEDS_RESET. */
+    public int status() {
+        return driverStatus | (needsReset.get() ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+    }
+
+    public boolean featuresOk() {
+        return (driverStatus & DeviceStatus.FEATURES_OK) != 0;
+    }
+
+    public boolean isActive() {
+        return active;
+    }
+
+    public boolean needsReset() {
+        return needsReset.get();
+    }
+
+    /** Whether the negotiated ring format is packed (meaningful once FEATURES_OK is set). */
+    public boolean packed() {
+        return VirtioFeature.has(features.accepted(), VirtioFeature.RING_PACKED);
+    }
+
+    /** The configuration generation, bumped on every configuration change the driver must re-read. */
+    public int generation() {
+        return generation.get();
+    }
+
+    public DriverNotifier notifier() {
+        return notifier;
+    }
+
+    // ------------------------------------------------------------------ status
+
+    /** The driver wrote {@code value} to device_status. */
+    public void writeStatus(int value) {
+        int v = value & 0xFF;
+        if (v == 0) {
+            reset();
+            return;
+        }
+        if (!DeviceStatus.isValidTransition(driverStatus, v)) {
+            faults.record(Fault.INVALID_STATUS, DeviceStatus.describe(driverStatus) + " -> " + DeviceStatus.describe(v));
+            return;
+        }
+        v &= ~DeviceStatus.DEVICE_NEEDS_RESET;
+        int added = v & ~driverStatus;
+        if ((added & DeviceStatus.FEATURES_OK) != 0) {
+            String problem = features.problem();
+            if (problem != null) {
+                // the driver re-reads the status and finds FEATURES_OK clear: it gives up on the device
+                faults.record(Fault.FEATURES_REJECTED, problem);
+                v &= ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
+                added &= ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
+            }
+        }
+        driverStatus = v;
+        if ((added & DeviceStatus.DRIVER_OK) != 0) {
+            start();
+        }
+    }
+
+    /** DRIVER_OK: build the enabled queues' rings from the memory map in force, activate, start workers. */
+    private void start() {
+        if (needsReset.get()) {
+            return;
+        }
+        long negotiated = features.accepted();
+        DeviceVring[] rings = new DeviceVring[setups.length];
+        for (QueueSetup s : setups) {
+            if (s.enabled()) {
+                rings[s.index()] = buildRing(s, negotiated);
+                if (rings[s.index()] == null) {
+                    return;
+                }
+            }
+        }
+        for (int q = 0; q < setups.length; q++) {
+            if (rings[q] != null) {
+                queues.handOut(q, rings[q]);
+            }
+        }
+        activationTried = true;
+        try {
+            device.activate(activation);
+        } catch (RuntimeException e) {
+            faults.record(Fault.ACTIVATION_FAILED, e.toString());
+            LOG.log(Level.DEBUG, name + ": activation", e);
+            needsReset("activation failed: " + e.getMessage());
+            return;
+        }
+        active = true;
+        LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
+        queues.start();
+    }
+
+    private DeviceVring buildRing(QueueSetup s, long negotiated) {
+        try {
+            return Vrings.device(s.config().copy(), negotiated, memory);
+        } catch (VringSetupException e) {
+            faults.record(Fault.QUEUE_SETUP_FAILED, "queue " + s.index() + ": " + e.getMessage());
+            needsReset("queue " + s.index() + " cannot be set up: " + e.getMessage());
+            return null;
+        }
+    }
+
+    // ------------------------------------------------------------------ queues
+
+    /** The driver wrote 1 to queue_enable of {@code index} (which exists). */
+    public void enableQueue(int index) {
+        QueueSetup s = setups[index];
+        if (s.enabled()) {
+            return;
+        }
+        if (!featuresOk()) {
+            faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled before FEATURES_OK");
+            return;
+        }
+        if (needsReset.get()) {
+            return;
+        }
+        // Checked now, so that a bad address fails at the write that set it up; built again at DRIVER_OK
+        // from the memory map in force then.
+        DeviceVring ring = buildRing(s, features.accepted());
+        if (ring == null) {
+            return;
+        }
+        if (active) {
+            if (!queues.handedOut(index)) {
+                // the device took its queues at DRIVER_OK; only a queue reset lets the driver set one up again
+                faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled after DRIVER_OK");
+                return;
+            }
+            s.setEnabled(true);
+            queues.plug(index, ring);
+            queues.kick(index);
+        } else {
+            s.setEnabled(true);
+        }
+    }
+
+    /** RING_RESET: the driver wrote 1 to queue_reset of {@code index}: stop it and forget its set-up. */
+    public void resetQueue(int index) {
+        queues.unplug(index);
+        setups[index].reset();
+    }
+
+    /** The driver notified queue {@code index}: handed to the queue's worker, never served here. */
+    public void kick(int index) {
+        queues.kick(index);
+    }
+
+    // ------------------------------------------------------------------ configuration space
+
+    /** Reads device configuration; allocates a lambda, fine for a register access (not the data path). */
+    public void readConfig(int offset, byte[] dst, int length) {
+        queues.configAccess(() -> device.readConfig(offset, dst, 0, length));
+    }
+
+    public void writeConfig(int offset, byte[] src, int length) {
+        queues.configAccess(() -> device.writeConfig(offset, src, 0, length));
+    }
+
+    // ------------------------------------------------------------------ reset
+
+    /**
+     * Sets DEVICE_NEEDS_RESET (once until the next reset), stops serving the queues and raises a
+     * configuration interrupt. From any thread; takes no serve lock, so a device may call it while
+     * serving.
+     */
+    public void needsReset(String reason) {
+        if (!needsReset.compareAndSet(false, true)) {
+            return;
+        }
+        LOG.log(Level.WARNING, "{0}: device needs reset: {1}", name, reason);
+        queues.pauseAll();
+        generation.incrementAndGet();
+        sink.configInterrupt();
+    }
+
+    /** Device reset (status 0, or the VMM reset the function): returns when the queues are stopped. */
+    public void reset() {
+        queues.stop(); // waits for a queueNotified in progress to return
+        boolean wasActive = active;
+        active = false;
+        if (wasActive || activationTried) {
+            try {
+                device.reset();
+            } catch (RuntimeException e) {
+                LOG.log(Level.ERROR, name + ": device reset failed", e);
+            }
+        }
+        activationTried = false;
+        driverStatus = 0;
+        features.reset();
+        for (QueueSetup s : setups) {
+            s.reset();
+        }
+        needsReset.set(false);
+        if (wasActive) {
+            LOG.log(Level.INFO, "{0}: device reset", name);
+        }
+    }
+
+    // ------------------------------------------------------------------ device-facing objects
+
+    private final class Activation implements DeviceActivation {
+        @Override
+        public long negotiatedFeatures() {
+            return features.accepted();
+        }
+
+        @Override
+        public DeviceQueue queue(int index) {
+            return queues.queue(index);
+        }
+
+        @Override
+        public GuestMemory memory() {
+            return memory;
+        }
+
+        @Override
+        public DriverNotifier notifier() {
+            return notifier;
+        }
+    }
+
+    /** What the device calls, from any thread; nothing reaches the driver unless the device runs. */
+    private final class Notifier implements DriverNotifier {
+        @Override
+        public void notifyUsed(int index) {
+            if (active && index >= 0 && index < setups.length) {
+                sink.queueInterrupt(index);
+            }
+        }
+
+        @Override
+        public void notifyConfigChanged() {
+            generation.incrementAndGet();
+            if (active) {
+                sink.configInterrupt();
+            }
+        }
+
+        @Override
+        public void deviceNeedsReset(String reason) {
+            faults.record(Fault.DEVICE_NEEDS_RESET, reason);
+            needsReset(reason);
+        }
+    }
+}
