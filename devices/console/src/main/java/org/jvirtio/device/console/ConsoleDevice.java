@@ -287,6 +287,11 @@ public final class ConsoleDevice extends AbstractVirtioDevice {
         for (int p = 0; p < Math.min(queuePorts, links.length); p++) {
             links[p].attach(rx[p]);
         }
+        if (!multiport) {
+            // input that waited for a driver goes as soon as there are buffers: ask now too, in case the
+            // driver posted them before DRIVER_OK and the transport dropped that kick
+            outputs[0].port().inputRoom();
+        }
     }
 
     private static int rxQueue(int port) {

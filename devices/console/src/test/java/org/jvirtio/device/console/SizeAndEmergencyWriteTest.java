@@ -6,7 +6,16 @@ import static org.jvirtio.device.console.queue.ControlMessage.RESIZE;
 import java.util.List;
 
 import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.queue.DriverQueue;
+import org.jvirtio.api.queue.ScatterGatherList;
 import org.jvirtio.device.console.backend.memory.MemoryBackend;
+import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.QueueConfig;
+import org.jvirtio.vring.Vrings;
+import org.jvirtio.vring.testkit.RecordingNotifier;
+import org.jvirtio.vring.testkit.RingPlacement;
+import org.jvirtio.vring.testkit.TestActivation;
+import org.jvirtio.vring.testkit.TestMemory;
 import org.junit.jupiter.api.Test;
 
 /** SIZE (configuration space, config interrupt, RESIZE), EMERG_WRITE, and the device without MULTIPORT. */
@@ -110,5 +119,32 @@ class SizeAndEmergencyWriteTest {
         assertThat(rig.memoryBackend(0).pending()).as("no driver: the input waits").isEqualTo(4);
         rig.device.writeConfig(8, new byte[] {'e', 0, 0, 0}, 0, 4);
         assertThat(rig.memoryBackend(0).outputText()).isEqualTo("e");
+    }
+
+    @Test
+    void withoutMultiportInputThatWaitedGoesIntoBuffersPostedBeforeTheDriverStarted() throws Exception {
+        MemoryBackend console = new MemoryBackend();
+        console.send("early");
+        ConsoleDevice device = new ConsoleDevice(List.of(console), ConsoleRig.options().build());
+        // the rig's driver posts its buffers before the device is activated, and no kick reaches it
+        TestMemory memory = new TestMemory(1 << 20);
+        long f = device.offeredFeatures() & ~(1L << ConsoleFeatures.MULTIPORT)
+                & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
+        DriverQueue[] drivers = new DriverQueue[2];
+        DeviceVring[] rings = new DeviceVring[2];
+        for (int q = 0; q < 2; q++) {
+            QueueConfig config = RingPlacement.place(memory, 8);
+            drivers[q] = Vrings.driver(config, f, memory.map());
+            rings[q] = Vrings.device(config, f, memory.map());
+        }
+        long buffer = memory.allocate(64, 8);
+        drivers[0].add(new ScatterGatherList(1).addWritable(buffer, 64), 1, false);
+        drivers[0].kick(); // published, but the transport drops the notification
+        device.activate(new TestActivation(f, rings, memory.map(),
+                new RecordingNotifier()));
+        assertThat(drivers[0].pollUsed()).isEqualTo(1);
+        assertThat(memory.load(buffer, drivers[0].lastUsedLength())).isEqualTo("early".getBytes());
+        assertThat(console.pending()).isZero();
+        device.close();
     }
 }
