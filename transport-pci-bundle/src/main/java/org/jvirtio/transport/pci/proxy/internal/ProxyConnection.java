@@ -1,0 +1,308 @@
+package org.jvirtio.transport.pci.proxy.internal;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import org.jvirtio.nativeio.EventFd;
+import org.jvirtio.nativeio.NativeException;
+import org.jvirtio.nativeio.NativeFd;
+import org.jvirtio.nativeio.UnixSocket;
+import org.jvirtio.transport.pci.proxy.PciFunction;
+import org.jvirtio.transport.pci.proxy.PciFunctionFactory;
+
+/**
+ * Serves one PCI function over one mpqemu channel, on one thread: reads a message, checks it, does
+ * what it asks, answers RET where the sender waits for one.
+ *
+ * <p>The peer is not trusted. A message that is whole but wrong (payload size, descriptor count,
+ * unknown command) is refused: logged, counted, its descriptors closed, and, if it is a command whose
+ * sender waits, answered with all-ones so that a confused but honest peer stays in step. Accesses
+ * outside the configuration space or outside every BAR read all-ones and write nothing. What breaks
+ * the framing ends this connection only; the function is then reset and guest memory unmapped.
+ */
+public final class ProxyConnection implements Runnable, AutoCloseable {
+    private static final System.Logger LOG = System.getLogger("org.jvirtio.transport.pci.proxy");
+    private static final int CONFIG_INTERRUPT_LINE = 0x3c;
+    private static final int COMMAND = 0x04;
+    private static final int COMMAND_INTX_DISABLE = 0x400;
+    private static final long ALL_ONES = -1L;
+
+    private final String name;
+    private final MpqemuChannel channel;
+    private final ProxyCounters counters = new ProxyCounters();
+    private final MemorySync memory = new MemorySync(counters);
+    private final BarDecoder bars = new BarDecoder();
+    private final ProxyInterrupts interrupts;
+    private final InterruptDelivery fallback;
+    private final PciFunction function;
+    private IrqfdDelivery irqfd;
+    private volatile boolean ended;
+
+    /**
+     * Builds the function (with empty guest memory until the first SYNC_SYSMEM) over {@code socket},
+     * which this connection now owns.
+     *
+     * @param name      for logs and thread names
+     * @param delivery  where interrupts go until (and unless) SET_IRQFD gives an irqfd: qtest, or null
+     *                  to use the irqfd only
+     * @param source    this function's source id at {@code delivery} (see {@link QtestDelivery#register})
+     */
+    public ProxyConnection(String name, UnixSocket socket, PciFunctionFactory factory, InterruptDelivery delivery,
+            int source) {
+        this.name = name;
+        this.channel = new MpqemuChannel(socket);
+        this.fallback = delivery;
+        this.interrupts = new ProxyInterrupts(source, delivery != null ? delivery : Undelivered.INSTANCE);
+        this.function = factory.create(memory.memory(), interrupts);
+        bars.refresh(function);
+        configChanged();
+    }
+
+    /** Serves until the peer closes the channel, the channel breaks, or {@link #close()}. */
+    @Override
+    public void run() {
+        try {
+            while (channel.next()) {
+                counters.messages.incrementAndGet();
+                try {
+                    dispatch();
+                } finally {
+                    channel.closeFds();
+                }
+            }
+            LOG.log(Level.INFO, name + ": peer closed the channel; " + counters);
+        } catch (ChannelBroken e) {
+            counters.broken.incrementAndGet();
+            LOG.log(Level.WARNING, name + ": channel broken, connection closed: " + e.getMessage());
+        } catch (SocketException e) {
+            if (!ended) {
+                LOG.log(Level.WARNING, name + ": channel failed: " + e.getMessage());
+            }
+        } catch (IOException | RuntimeException e) {
+            counters.broken.incrementAndGet();
+            LOG.log(Level.WARNING, name + ": connection closed after an error", e);
+        } finally {
+            ended = true;
+            shutDown();
+        }
+    }
+
+    private void dispatch() throws IOException {
+        int code = channel.command();
+        Command command = Command.of(code);
+        List<NativeFd> fds = channel.fds();
+        if (command == null) {
+            refuse("unknown command " + code + " with " + channel.size() + " payload bytes and " + fds.size()
+                    + " file descriptors");
+            return;
+        }
+        String wrong = command.check(channel.size(), fds.size());
+        if (wrong != null) {
+            refuse(wrong);
+            if (command.replies()) {
+                channel.reply(ALL_ONES);
+            }
+            return;
+        }
+        ByteBuffer p = channel.payload();
+        switch (command) {
+            case SYNC_SYSMEM -> syncMemory(p, fds);
+            case PCI_CFGREAD -> channel.reply(readConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH)));
+            case PCI_CFGWRITE -> {
+                writeConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH), p.getInt(ConfigLayout.VALUE));
+                channel.reply(0);
+            }
+            case BAR_READ -> channel.reply(readBar(p));
+            case BAR_WRITE -> {
+                writeBar(p);
+                channel.reply(0);
+            }
+            case SET_IRQFD -> setIrqfd(fds);
+            case DEVICE_RESET -> {
+                reset();
+                channel.reply(0);
+            }
+            default -> throw new IllegalStateException("checked above: " + command);
+        }
+    }
+
+    private void refuse(String reason) {
+        counters.refused.incrementAndGet();
+        LOG.log(Level.WARNING, name + ": message refused: " + reason);
+    }
+
+    private void syncMemory(ByteBuffer payload, List<NativeFd> fds) {
+        counters.memorySyncs.incrementAndGet();
+        String refused = memory.apply(payload, fds);
+        if (refused != null) {
+            counters.memorySyncsRefused.incrementAndGet();
+            refuse("SYNC_SYSMEM: " + refused);
+        }
+    }
+
+    private static boolean validAccess(long offset, int length, long limit) {
+        return (length == 1 || length == 2 || length == 4) && offset >= 0 && offset + length <= limit;
+    }
+
+    private long readConfig(int address, int length) {
+        long offset = Integer.toUnsignedLong(address);
+        if (!validAccess(offset, length, PciFunction.CONFIG_SPACE_SIZE)) {
+            counters.configOutOfRange.incrementAndGet();
+            return 0xFFFF_FFFFL;
+        }
+        return Integer.toUnsignedLong(function.readConfig((int) offset, length)) & mask(length);
+    }
+
+    private void writeConfig(int address, int length, int value) {
+        long offset = Integer.toUnsignedLong(address);
+        if (!validAccess(offset, length, PciFunction.CONFIG_SPACE_SIZE)) {
+            counters.configOutOfRange.incrementAndGet();
+            return;
+        }
+        function.writeConfig((int) offset, length, (int) (value & mask(length)));
+        bars.refresh(function);
+        configChanged();
+    }
+
+    private long readBar(ByteBuffer p) {
+        long decoded = decodeBar(p);
+        if (decoded < 0) {
+            return ALL_ONES;
+        }
+        int size = p.getInt(BarLayout.ACCESS_SIZE);
+        return function.readBar(BarDecoder.bar(decoded), BarDecoder.offset(decoded), size) & mask(size);
+    }
+
+    private void writeBar(ByteBuffer p) {
+        long decoded = decodeBar(p);
+        if (decoded >= 0) {
+            int size = p.getInt(BarLayout.ACCESS_SIZE);
+            function.writeBar(BarDecoder.bar(decoded), BarDecoder.offset(decoded), size,
+                    p.getLong(BarLayout.VALUE) & mask(size));
+        }
+    }
+
+    /** The decoded BAR access, or -1 (counted) for an I/O access, an odd size or an address no BAR holds. */
+    private long decodeBar(ByteBuffer p) {
+        int size = p.getInt(BarLayout.ACCESS_SIZE);
+        boolean memorySpace = p.get(BarLayout.MEMORY) != 0;
+        long decoded = memorySpace && (size == 1 || size == 2 || size == 4 || size == 8)
+                ? bars.decode(p.getLong(BarLayout.ADDRESS), size) : -1;
+        if (decoded < 0) {
+            counters.barUnmatched.incrementAndGet();
+        }
+        return decoded;
+    }
+
+    private static long mask(int length) {
+        return length >= 8 ? ALL_ONES : (1L << (8 * length)) - 1;
+    }
+
+    /** Tells the interrupt route where the firmware put the pin and whether INTx is disabled. */
+    private void configChanged() {
+        int line = function.readConfig(CONFIG_INTERRUPT_LINE, 1) & 0xff;
+        boolean disabled = (function.readConfig(COMMAND, 2) & COMMAND_INTX_DISABLE) != 0;
+        interrupts.configure(line, disabled);
+    }
+
+    private void setIrqfd(List<NativeFd> fds) {
+        EventFd irq = EventFd.adopt(fds.get(0));
+        fds.set(0, null);
+        EventFd resample = EventFd.adopt(fds.get(1));
+        fds.set(1, null);
+        try {
+            IrqfdDelivery next = new IrqfdDelivery(irq, resample, fallback, name);
+            counters.irqfds.incrementAndGet();
+            if (fallback == null) {
+                // Without qtest, the irqfd is the INTx route (KVM); with qtest (TCG), the irqfd goes
+                // nowhere, but it is kept so that it is closed with the connection.
+                interrupts.deliverThrough(next);
+            }
+            IrqfdDelivery old = irqfd;
+            irqfd = next;
+            if (old != null) {
+                old.close();
+            }
+        } catch (NativeException | RuntimeException e) {
+            irq.close();
+            resample.close();
+            refuse("SET_IRQFD: " + e.getMessage());
+        }
+    }
+
+    private void reset() {
+        counters.resets.incrementAndGet();
+        function.reset();
+        bars.refresh(function);
+        configChanged();
+        memory.releaseRetired();
+    }
+
+    private void shutDown() {
+        try {
+            function.reset();
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, name + ": function reset at close failed", e);
+        }
+        interrupts.setIntx(false);
+        interrupts.deliverThrough(Undelivered.INSTANCE);
+        if (irqfd != null) {
+            irqfd.close();
+            irqfd = null;
+        }
+        memory.close();
+        channel.close();
+    }
+
+    /** The function served. */
+    public PciFunction function() {
+        return function;
+    }
+
+    public ProxyCounters counters() {
+        return counters;
+    }
+
+    /** Whether the connection has ended (peer closed, broken, or closed here). */
+    public boolean ended() {
+        return ended;
+    }
+
+    /** The INTx line the guest sees held high now, or -1. */
+    public int drivenIntxLine() {
+        return interrupts.drivenLine();
+    }
+
+    /** Files of guest memory mapped now (in the map, and retired). */
+    public int mappedFiles() {
+        return memory.liveFiles() + memory.retiredFiles();
+    }
+
+    /** The guest memory the function was given. */
+    public org.jvirtio.api.memory.GuestMemory guestMemory() {
+        return memory.memory();
+    }
+
+    /** Ends the connection: the serving thread wakes, resets the function and releases everything. */
+    @Override
+    public void close() {
+        ended = true;
+        channel.close();
+    }
+
+    /** Drops interrupts where there is no route (before SET_IRQFD without qtest, after close). */
+    enum Undelivered implements InterruptDelivery {
+        INSTANCE;
+
+        @Override
+        public void intx(int source, int line, boolean level) {
+        }
+
+        @Override
+        public void msi(long address, int data) {
+        }
+    }
+}
