@@ -5,7 +5,7 @@ package org.jvirtio.transport.pci.proxy.internal;
  * irqfd otherwise ({@link IrqfdDelivery}). Neither method may block on the VMM: the caller may be
  * the connection's thread, which QEMU is waiting for.
  */
-interface InterruptDelivery {
+public interface InterruptDelivery {
 
     /**
      * Drives interrupt line {@code line} (the Interrupt Line register's value) for source

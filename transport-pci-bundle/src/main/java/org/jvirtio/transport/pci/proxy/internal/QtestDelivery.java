@@ -55,7 +55,7 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
     }
 
     /** A new source id for one function (its bit in each line's holders). */
-    synchronized int register() {
+    public synchronized int register() {
         if (sources == MAX_SOURCES) {
             throw new IllegalStateException("at most " + MAX_SOURCES + " functions per qtest socket");
         }
