@@ -47,7 +47,11 @@ public final class QtestClient implements AutoCloseable {
      * @param replyTimeout how long one reply may take before it is counted late and skipped
      */
     public static QtestClient connect(Path path, Duration replyTimeout) throws IOException {
-        UnixSocket socket = UnixSocket.connect(path);
+        return over(UnixSocket.connect(path), replyTimeout);
+    }
+
+    /** A client over a connected socket, which it now owns. */
+    static QtestClient over(UnixSocket socket, Duration replyTimeout) throws IOException {
         try {
             socket.setReceiveTimeout(replyTimeout);
         } catch (IOException | RuntimeException e) {
@@ -106,6 +110,11 @@ public final class QtestClient implements AutoCloseable {
         decimal(line);
         ascii(level ? " 1" : " 0");
         return exchange() && ok();
+    }
+
+    /** Changes the reply timeout (tests: a short one to provoke a late reply, then a long one). */
+    synchronized void setTimeoutForTest(Duration replyTimeout) throws IOException {
+        socket.setReceiveTimeout(replyTimeout);
     }
 
     /** Replies that came too late and were skipped. */

@@ -196,6 +196,34 @@ class QemuProxyHostQemuTest {
         assertThat(function.memory.getInt(target)).isEqualTo(0x4041);
     }
 
+    @Test
+    @SuppressWarnings("unchecked")
+    void theFirmwarePlacesTheBarAndRoutesThePinWhenTheGuestRuns() throws Exception {
+        host.close();
+        List<ProxySlot> slots = List.of(new ProxySlot("fw4", 4, (memory, interrupts) -> {
+            TestFunction f = new TestFunction(memory, interrupts, 0x1234, 0xbeef, 0xff0000);
+            synchronized (functions) {
+                functions.add(f);
+            }
+            return f;
+        }));
+        host = QemuProxyHost.start(qemu.qmp, qemu.qtest, slots, TIMEOUT);
+        // SeaBIOS enumerates the bus once the guest runs; wait for it to place the BAR.
+        Map<String, Object> bar = Map.of();
+        for (int i = 0; i < 1200; i++) {
+            bar = (Map<String, Object>) ((List<?>) pciDevice(4).get("regions")).get(0);
+            if (((Number) bar.get("address")).longValue() != -1 && ((Number) bar.get("address")).longValue() != 0) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        long base = ((Number) bar.get("address")).longValue();
+        assertThat(base).as("BAR placed by the firmware").isNotIn(0L, -1L, 0xffff_ffffL);
+        assertThat(readl(base)).as("decoded at the firmware's address").isEqualTo(0x4D505121L);
+        assertThat(configRead(4, 0x3c) & 0xff).as("Interrupt Line for slot 4 on pc").isEqualTo(11);
+        assertThat(pciDevice(4).get("irq")).isEqualTo(11L);
+    }
+
     /** The IOAPIC's IRR line once it contains {@code expected} (the sender thread delivers asynchronously). */
     private String awaitIrr(String expected) throws IOException, InterruptedException {
         String irr = "";
