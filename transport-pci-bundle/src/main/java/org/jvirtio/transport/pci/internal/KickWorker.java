@@ -1,0 +1,88 @@
+package org.jvirtio.transport.pci.internal;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
+
+/**
+ * A thread that serves kicks for some queues, so that a notify register write returns to the VMM at
+ * once instead of running the device on the proxy thread. A kick sets the queue's pending flag and
+ * unparks the thread; the thread clears each flag before it serves the queue, so a kick that arrives
+ * while the queue is served is served again, never lost (unpark before park leaves a permit). No
+ * allocation, no lock per kick. Transport-neutral.
+ */
+public final class KickWorker implements Runnable {
+    private static final Logger LOG = System.getLogger("org.jvirtio.transport.pci");
+
+    /** A device whose queue stays busy after it was paused is left behind rather than hang the VMM. */
+    private static final long STOP_WAIT_MILLIS = 10_000;
+
+    private final int[] queues;
+    private final AtomicIntegerArray pending;
+    private final IntConsumer serve;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    /**
+     * @param queues the queue indexes this worker serves
+     * @param slots  one more than the highest queue index
+     * @param serve  serves one queue (must not throw; anything it throws is logged)
+     */
+    public KickWorker(String name, int[] queues, int slots, IntConsumer serve) {
+        this.queues = queues.clone();
+        this.pending = new AtomicIntegerArray(slots);
+        this.serve = serve;
+        this.thread = new Thread(this, name);
+        thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    /** Queue {@code index} (one of this worker's) was notified; returns at once. */
+    public void kick(int index) {
+        pending.set(index, 1);
+        LockSupport.unpark(thread);
+    }
+
+    @Override
+    public void run() {
+        while (!stopped) {
+            boolean served = false;
+            for (int q : queues) {
+                // getAndSet before serving: a kick landing during the serve sets the flag again
+                if (pending.get(q) != 0 && pending.getAndSet(q, 0) != 0 && !stopped) {
+                    served = true;
+                    try {
+                        serve.accept(q);
+                    } catch (RuntimeException e) {
+                        LOG.log(Level.ERROR, thread.getName() + ": serving queue " + q + " failed", e);
+                    }
+                }
+            }
+            if (!served) {
+                LockSupport.park(this);
+            }
+        }
+    }
+
+    /** Ends the thread after the queue it serves now, and waits for it (unless called from it). */
+    public void stop() {
+        stopped = true;
+        LockSupport.unpark(thread);
+        if (thread != Thread.currentThread() && thread.isAlive()) {
+            try {
+                thread.join(STOP_WAIT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (thread.isAlive()) {
+                LOG.log(Level.ERROR, "{0}: still serving after {1} ms; left behind", thread.getName(),
+                        Long.toString(STOP_WAIT_MILLIS));
+            }
+        }
+    }
+}
