@@ -34,6 +34,9 @@ final class MpqemuChannel implements AutoCloseable {
     /** Descriptors one message may carry (QEMU's REMOTE_MAX_FDS). */
     static final int MAX_FDS = SysmemLayout.MAX_REGIONS;
 
+    /** Passed explicitly: a call with no descriptors would otherwise allocate an empty varargs array. */
+    private static final NativeFd[] NO_FDS = {};
+
     private final UnixSocket socket;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer payload = ByteBuffer.allocateDirect(MAX_PAYLOAD).order(ByteOrder.LITTLE_ENDIAN);
@@ -111,7 +114,11 @@ final class MpqemuChannel implements AutoCloseable {
 
     /** Closes the descriptors of the message read last that nobody took. */
     void closeFds() {
-        for (NativeFd fd : fds) {
+        if (fds.isEmpty()) {
+            return; // the common case, and no iterator allocated for it
+        }
+        for (int i = 0; i < fds.size(); i++) {
+            NativeFd fd = fds.get(i);
             if (fd != null) {
                 fd.close();
             }
@@ -123,7 +130,7 @@ final class MpqemuChannel implements AutoCloseable {
     void reply(long value) throws IOException {
         reply.clear();
         reply.putInt(0, Command.RET.code()).putInt(4, 0).putLong(8, 8).putLong(16, value);
-        socket.send(reply);
+        socket.send(reply, NO_FDS);
     }
 
     /**

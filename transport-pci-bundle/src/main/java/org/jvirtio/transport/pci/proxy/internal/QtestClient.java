@@ -26,6 +26,9 @@ public final class QtestClient implements AutoCloseable {
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final int LINE_MAX = 512;
 
+    /** Passed explicitly: a call with no descriptors would otherwise allocate an empty varargs array. */
+    private static final NativeFd[] NO_FDS = {};
+
     private final UnixSocket socket;
     private final ByteBuffer out = ByteBuffer.allocateDirect(LINE_MAX);
     private final ByteBuffer in = ByteBuffer.allocateDirect(4096);
@@ -138,7 +141,7 @@ public final class QtestClient implements AutoCloseable {
     /** Sends the line in {@link #out} and reads its answer into {@link #line}; false if it timed out. */
     private boolean exchange() throws IOException {
         out.put((byte) '\n').flip();
-        socket.send(out);
+        socket.send(out, NO_FDS);
         while (owed > 0) {
             if (!readLine()) {
                 return false;

@@ -208,11 +208,15 @@ class QemuProxyHostQemuTest {
             return f;
         }));
         host = QemuProxyHost.start(qemu.qmp, qemu.qtest, slots, TIMEOUT);
-        // SeaBIOS enumerates the bus once the guest runs; wait for it to place the BAR.
+        // SeaBIOS enumerates the bus once the guest runs; wait until it has placed the BAR, routed the
+        // pin and enabled memory decoding (QEMU's copy of the header shows all three).
         Map<String, Object> bar = Map.of();
         for (int i = 0; i < 1200; i++) {
-            bar = (Map<String, Object>) ((List<?>) pciDevice(4).get("regions")).get(0);
-            if (((Number) bar.get("address")).longValue() != -1 && ((Number) bar.get("address")).longValue() != 0) {
+            Map<String, Object> device = pciDevice(4);
+            bar = (Map<String, Object>) ((List<?>) device.get("regions")).get(0);
+            long address = ((Number) bar.get("address")).longValue();
+            boolean memoryOn = (configRead(4, 0x04) & 0x2) != 0;
+            if (address != -1 && address != 0 && ((Number) device.get("irq")).intValue() != 0 && memoryOn) {
                 break;
             }
             Thread.sleep(100);
