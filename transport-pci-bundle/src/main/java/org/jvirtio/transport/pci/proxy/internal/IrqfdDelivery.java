@@ -28,6 +28,8 @@ final class IrqfdDelivery implements InterruptDelivery, AutoCloseable {
     private volatile boolean high;
     private volatile boolean closed;
     final AtomicLong raised = new AtomicLong();
+    /** Resample notifications handled (EOIs seen; several may merge into one). */
+    final AtomicLong resamples = new AtomicLong();
     final AtomicLong msiUndeliverable = new AtomicLong();
 
     /** Takes ownership of both eventfds. */
@@ -77,8 +79,11 @@ final class IrqfdDelivery implements InterruptDelivery, AutoCloseable {
         int[] ready = new int[2];
         try {
             while (!closed) {
-                if (epoll.wait(ready, 1000) > 0 && resample.read() != 0 && high) {
-                    raise();
+                if (epoll.wait(ready, 1000) > 0 && resample.read() != 0) {
+                    if (high) {
+                        raise();
+                    }
+                    resamples.incrementAndGet();
                 }
             }
         } catch (NativeException | RuntimeException e) {

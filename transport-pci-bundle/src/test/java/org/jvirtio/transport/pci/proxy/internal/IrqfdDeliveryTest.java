@@ -22,6 +22,9 @@ class IrqfdDeliveryTest {
             delivery.intx(0, 11, false);
             resamplePeer.signal();
             resamplePeer.signal();
+            while (delivery.resamples.get() < 2) {
+                Thread.onSpinWait(); // until the watcher has seen the EOIs (while low)
+            }
             delivery.intx(0, 11, true);
             assertThat(irqPeer.read()).as("one raise, none for the resamples while low").isEqualTo(1);
             assertThat(delivery.raised.get()).isEqualTo(3);
