@@ -170,6 +170,36 @@ class BlkOverPciTest {
         assertThat(back).isEqualTo(data);
     }
 
+    @Test
+    void twoQueuesEachWithItsVector() throws Exception {
+        fn.reset();
+        blk = new BlockDevice(backend, BlockDeviceOptions.builder().queues(2).queueSize(64).build());
+        fn = new VirtioPciFunction(blk, guest.swappable, interrupts, "blk-mq");
+        driver = new ModernDriver(fn, guest);
+        driver.probe();
+        assertThat(driver.negotiate(-1L)).isTrue();
+        driver.enableMsix();
+        assertThat(driver.vectors).isEqualTo(3);
+        driver.setupQueues(2, 64, true);
+        driver.driverOk();
+        for (int q = 0; q < 2; q++) {
+            queue = q;
+            write(10 + q, pattern(512, 20 + q));
+            assertThat(interrupts.nextMsi()).as("queue " + q + " vector").isEqualTo(
+                    new RecordingInterrupts.Msi(ModernDriver.MSI_ADDRESS, ModernDriver.MSI_DATA_BASE + 1 + q));
+            assertThat(complete(driver.queues[q])).isEqualTo(1);
+        }
+        for (int q = 0; q < 2; q++) {
+            queue = 1 - q; // each queue reads what the other wrote
+            read(10 + q, 512);
+            assertThat(interrupts.nextMsi()).isNotNull();
+            assertThat(complete(driver.queues[1 - q])).isEqualTo(513);
+            byte[] back = new byte[512];
+            guest.memory.map().read(lastData, back, 0, 512);
+            assertThat(back).isEqualTo(pattern(512, 20 + q));
+        }
+    }
+
     // ---- requests ----
 
     private long lastData;
@@ -196,11 +226,14 @@ class BlkOverPciTest {
         return guest.memory.store(h);
     }
 
+    /** The queue requests go to. */
+    private int queue;
+
     private void submit(ScatterGatherList sg) {
-        DriverQueue q = driver.queues[0];
+        DriverQueue q = driver.queues[queue];
         assertThat(q.add(sg, token++, false)).isTrue();
         if (q.kick()) {
-            driver.kick(0);
+            driver.kick(queue);
         }
     }
 

@@ -66,6 +66,8 @@ class RegisterModelTest {
         device.activation.notifier().notifyConfigChanged();
         assertThat(driver.common(0x15, 1)).isNotEqualTo(before);
         assertThat(interrupts.nextMsi()).isEqualTo(CONFIG);
+        assertThat(driver.readIsr()).as("ISR config bit set with MSI-X too").isEqualTo(2);
+        assertThat(interrupts.intxChanges).as("but no INTx").isEmpty();
     }
 
     @Test

@@ -385,6 +385,19 @@ class UntrustedDriverTest {
     }
 
     @Test
+    void queueEnabledAfterDriverOkIsRefused() {
+        assertThat(driver.negotiate(ScriptedDevice.OFFERED)).isTrue();
+        driver.setupQueues(1, 16, false); // queue 1 left out
+        driver.driverOk();
+        driver.commonWrite(0x16, 2, 1);
+        driver.writeAddresses(org.jvirtio.vring.testkit.RingPlacement.place(guest.memory, 16));
+        driver.commonWrite(0x1c, 2, 1);
+        assertThat(driver.common(0x1c, 2)).isZero();
+        assertThat(device.activation.queue(1)).isNull();
+        assertThat(counter("queue-enable-invalid")).isEqualTo(1);
+    }
+
+    @Test
     void queueResetWithoutRingResetIsRefused() {
         assertThat(driver.negotiate(VirtioFeature.bit(VirtioFeature.VERSION_1))).isTrue();
         driver.setupQueues(1, 16, false);

@@ -12,15 +12,15 @@ import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
-import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
 /**
  * One device behind a register-based transport (virtio-pci, virtio-mmio): device status with its
- * state machine, feature negotiation, queue set-up, activation at DRIVER_OK, DEVICE_NEEDS_RESET, reset,
- * and the kick workers that run the device off the register thread. Transport-neutral: the transport
+ * state machine, feature negotiation ({@link FeatureWindows}), queue set-up ({@link QueueSetup}),
+ * activation at DRIVER_OK, DEVICE_NEEDS_RESET and reset; serving the queues is {@link QueueService}'s
+ * business. Transport-neutral: the transport
  * decodes registers into these calls and delivers {@link InterruptSink} interrupts its own way.
  *
  * <p>Threads: every method except {@link #notifier()}'s and the kick workers' is called by the one
@@ -37,24 +37,22 @@ public final class DeviceLifecycle {
     private final InterruptSink sink;
     private final FeatureWindows features;
     private final QueueSetup[] setups;
-    private final QueuePlug[] plugs;
-    /** Queues handed to the device at activation: only these can be plugged again after a queue reset. */
-    private final boolean[] handedOut;
+    private final QueueService queues;
     private final Notifier notifier = new Notifier();
     private final Activation activation = new Activation();
     private final AtomicBoolean needsReset = new AtomicBoolean();
     private final AtomicInteger generation = new AtomicInteger();
-    /** Serializes configuration access with queue service for a device that does not serve concurrently. */
-    private final Object deviceLock = new Object();
-    private final boolean concurrent;
 
-    private int driverStatus;
+    /** Volatile only for management reads ({@code deviceStatus()} from the shell or JMX); written by the register thread. */
+    private volatile int driverStatus;
+    /**
+     * Volatile: set by the register thread, read by kick workers and by the device's own threads in
+     * {@link Notifier}; a worker that sees it false after a reset drops the kick instead of serving a
+     * device that is being reset.
+     */
     private volatile boolean active;
     /** activate() was called since the last reset (it may have failed half-way): reset the device. */
     private boolean activationTried;
-    private KickWorker[] workers = new KickWorker[0];
-    /** The worker of each queue while active, else null (read and written by the register thread). */
-    private final KickWorker[] workerOf;
 
     /** @param offered the features the transport offers (the device's, masked by what the transport supports) */
     public DeviceLifecycle(String name, VirtioDevice device, long offered, GuestMemory memory, Faults faults,
@@ -65,16 +63,12 @@ public final class DeviceLifecycle {
         this.faults = faults;
         this.sink = sink;
         this.features = new FeatureWindows(offered);
-        this.concurrent = device.servesQueuesConcurrently();
         int n = device.queueCount();
         this.setups = new QueueSetup[n];
-        this.plugs = new QueuePlug[n];
-        this.handedOut = new boolean[n];
-        this.workerOf = new KickWorker[n];
         for (int q = 0; q < n; q++) {
             setups[q] = new QueueSetup(q, Math.min(device.queueMaxSize(q), Vrings.MAX_QUEUE_SIZE));
-            plugs[q] = new QueuePlug(concurrent ? new Object() : deviceLock);
         }
+        this.queues = new QueueService(name, device, faults, this::needsReset);
     }
 
     public String name() {
@@ -180,10 +174,7 @@ public final class DeviceLifecycle {
         }
         for (int q = 0; q < setups.length; q++) {
             if (rings[q] != null) {
-                synchronized (plugs[q].serveLock()) {
-                    plugs[q].plug(rings[q]);
-                }
-                handedOut[q] = true;
+                queues.handOut(q, rings[q]);
             }
         }
         activationTried = true;
@@ -196,13 +187,8 @@ public final class DeviceLifecycle {
             return;
         }
         active = true;
-        startWorkers();
         LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
-        for (int q = 0; q < setups.length; q++) {
-            if (handedOut[q]) {
-                kick(q); // buffers made available before DRIVER_OK are served now
-            }
-        }
+        queues.start();
     }
 
     private DeviceVring buildRing(QueueSetup s, long negotiated) {
@@ -212,28 +198,6 @@ public final class DeviceLifecycle {
             faults.record(Fault.QUEUE_SETUP_FAILED, "queue " + s.index() + ": " + e.getMessage());
             needsReset("queue " + s.index() + " cannot be set up: " + e.getMessage());
             return null;
-        }
-    }
-
-    private void startWorkers() {
-        int n = setups.length;
-        if (concurrent) {
-            workers = new KickWorker[n];
-            for (int q = 0; q < n; q++) {
-                workers[q] = new KickWorker(name + " queue " + q, new int[] {q}, n, this::serve);
-                workerOf[q] = workers[q];
-            }
-        } else {
-            int[] all = new int[n];
-            for (int q = 0; q < n; q++) {
-                all[q] = q;
-            }
-            KickWorker one = new KickWorker(name + " queues", all, n, this::serve);
-            workers = new KickWorker[] {one};
-            java.util.Arrays.fill(workerOf, one);
-        }
-        for (KickWorker w : workers) {
-            w.start();
         }
     }
 
@@ -258,86 +222,40 @@ public final class DeviceLifecycle {
         if (ring == null) {
             return;
         }
-        s.setEnabled(true);
         if (active) {
-            if (!handedOut[index]) {
+            if (!queues.handedOut(index)) {
+                // the device took its queues at DRIVER_OK; only a queue reset lets the driver set one up again
                 faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled after DRIVER_OK");
                 return;
             }
-            synchronized (plugs[index].serveLock()) {
-                plugs[index].plug(ring);
-            }
-            kick(index);
+            s.setEnabled(true);
+            queues.plug(index, ring);
+            queues.kick(index);
+        } else {
+            s.setEnabled(true);
         }
     }
 
     /** RING_RESET: the driver wrote 1 to queue_reset of {@code index}: stop it and forget its set-up. */
     public void resetQueue(int index) {
-        QueuePlug plug = plugs[index];
-        plug.pause();
-        synchronized (plug.serveLock()) {
-            plug.unplug();
-        }
+        queues.unplug(index);
         setups[index].reset();
     }
 
     /** The driver notified queue {@code index}: handed to the queue's worker, never served here. */
     public void kick(int index) {
-        if (index < 0 || index >= setups.length) {
-            faults.record(Fault.NOTIFY_UNKNOWN_QUEUE, "queue " + index + " of " + setups.length);
-            return;
-        }
-        KickWorker w = workerOf[index];
-        if (w != null) {
-            w.kick(index);
-        }
-    }
-
-    /** On a kick worker: has the device serve queue {@code index}. */
-    private void serve(int index) {
-        QueuePlug plug = plugs[index];
-        String failure = null;
-        synchronized (plug.serveLock()) {
-            if (!active || !plug.plugged() || plug.paused()) {
-                return; // reset or not (yet) enabled: the kick is dropped
-            }
-            try {
-                device.queueNotified(index);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, name + ": device failed serving queue " + index, e);
-                failure = "device failed serving queue " + index + ": " + e;
-            }
-            QueueError error = plug.error();
-            if (failure == null && error != QueueError.NONE) {
-                faults.record(Fault.QUEUE_BROKEN, "queue " + index + ": " + error.description());
-                failure = "queue " + index + ": " + error.description();
-            }
-        }
-        if (failure != null) {
-            needsReset(failure);
-        }
+        queues.kick(index);
     }
 
     // ------------------------------------------------------------------ configuration space
 
+    /** Reads device configuration; allocates a lambda, fine for a register access (not the data path). */
     public void readConfig(int offset, byte[] dst, int length) {
-        if (concurrent || !active) {
-            device.readConfig(offset, dst, 0, length);
-        } else {
-            synchronized (deviceLock) {
-                device.readConfig(offset, dst, 0, length);
-            }
-        }
+        queues.configAccess(() -> device.readConfig(offset, dst, 0, length));
     }
 
     public void writeConfig(int offset, byte[] src, int length) {
-        if (concurrent || !active) {
-            device.writeConfig(offset, src, 0, length);
-        } else {
-            synchronized (deviceLock) {
-                device.writeConfig(offset, src, 0, length);
-            }
-        }
+        queues.configAccess(() -> device.writeConfig(offset, src, 0, length));
     }
 
     // ------------------------------------------------------------------ reset
@@ -352,28 +270,14 @@ public final class DeviceLifecycle {
             return;
         }
         LOG.log(Level.WARNING, "{0}: device needs reset: {1}", name, reason);
-        for (QueuePlug plug : plugs) {
-            plug.pause();
-        }
+        queues.pauseAll();
         generation.incrementAndGet();
         sink.configInterrupt();
     }
 
     /** Device reset (status 0, or the VMM reset the function): returns when the queues are stopped. */
     public void reset() {
-        for (QueuePlug plug : plugs) {
-            plug.pause();
-        }
-        for (QueuePlug plug : plugs) {
-            synchronized (plug.serveLock()) { // waits for a queueNotified in progress to return
-                plug.unplug();
-            }
-        }
-        for (KickWorker w : workers) {
-            w.stop();
-        }
-        workers = new KickWorker[0];
-        java.util.Arrays.fill(workerOf, null);
+        queues.stop(); // waits for a queueNotified in progress to return
         boolean wasActive = active;
         active = false;
         if (wasActive || activationTried) {
@@ -389,7 +293,6 @@ public final class DeviceLifecycle {
         for (QueueSetup s : setups) {
             s.reset();
         }
-        java.util.Arrays.fill(handedOut, false);
         needsReset.set(false);
         if (wasActive) {
             LOG.log(Level.INFO, "{0}: device reset", name);
@@ -406,7 +309,7 @@ public final class DeviceLifecycle {
 
         @Override
         public DeviceQueue queue(int index) {
-            return index >= 0 && index < plugs.length && handedOut[index] ? plugs[index] : null;
+            return queues.queue(index);
         }
 
         @Override
@@ -424,7 +327,7 @@ public final class DeviceLifecycle {
     private final class Notifier implements DriverNotifier {
         @Override
         public void notifyUsed(int index) {
-            if (active && index >= 0 && index < plugs.length) {
+            if (active && index >= 0 && index < setups.length) {
                 sink.queueInterrupt(index);
             }
         }

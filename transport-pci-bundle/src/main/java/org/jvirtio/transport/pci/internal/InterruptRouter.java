@@ -18,8 +18,6 @@ import org.jvirtio.transport.pci.proxy.PciInterrupts;
  */
 public final class InterruptRouter implements InterruptSink {
     public static final int NO_VECTOR = 0xFFFF;
-    public static final int ISR_QUEUE = 1;
-    public static final int ISR_CONFIG = 2;
     private static final int MSIX_ENABLE = 0x8000;
     private static final int MSIX_FUNCTION_MASK = 0x4000;
 
@@ -29,7 +27,7 @@ public final class InterruptRouter implements InterruptSink {
     private final PciInterrupts out;
     private final int[] queueVectors;
     private int configVector = NO_VECTOR;
-    private int isr;
+    private final IsrStatus isr = new IsrStatus();
     private boolean lineHigh;
     private long messages;
 
@@ -56,17 +54,22 @@ public final class InterruptRouter implements InterruptSink {
         if (msixEnabled()) {
             signal(queueVectors[index]);
         } else {
-            isr |= ISR_QUEUE;
+            isr.set(IsrStatus.QUEUE);
             updateLine();
         }
     }
 
+    /**
+     * The configuration bit is set in the ISR whatever the route (virtio 1.2 section 4.1.4.5.1: set
+     * before the notification is sent), so a driver that reads the ISR learns why; the queue bit only
+     * without MSI-X.
+     */
     @Override
     public synchronized void configInterrupt() {
+        isr.set(IsrStatus.CONFIG);
         if (msixEnabled()) {
             signal(configVector);
         } else {
-            isr |= ISR_CONFIG;
             updateLine();
         }
     }
@@ -101,7 +104,7 @@ public final class InterruptRouter implements InterruptSink {
     }
 
     private void updateLine() {
-        boolean intx = isr != 0 && !msixEnabled();
+        boolean intx = isr.pending() && !msixEnabled();
         header.setInterruptStatus(intx);
         boolean want = intx && !header.intxDisabled();
         if (want != lineHigh) {
@@ -114,8 +117,7 @@ public final class InterruptRouter implements InterruptSink {
 
     /** The ISR status register: reading returns the bits and clears them, lowering the line. */
     public synchronized int readIsr() {
-        int v = isr;
-        isr = 0;
+        int v = isr.readAndClear();
         updateLine();
         return v;
     }
@@ -172,7 +174,7 @@ public final class InterruptRouter implements InterruptSink {
 
     /** Device reset: no ISR bits, no vectors, line low. The MSI-X table is PCI state and stays. */
     public synchronized void resetDevice() {
-        isr = 0;
+        isr.readAndClear();
         configVector = NO_VECTOR;
         Arrays.fill(queueVectors, NO_VECTOR);
         updateLine();

@@ -26,6 +26,8 @@ public final class PciRegisters {
     private final InterruptRouter interrupts;
     private final DeviceLifecycle lifecycle;
     private final CommonConfig common;
+    private final NotifyArea notify;
+    private final PciCfgWindow window;
     private final Faults faults;
     private final int configSize;
     private final byte[] scratch = new byte[8];
@@ -46,6 +48,18 @@ public final class PciRegisters {
         this.lifecycle = new DeviceLifecycle(name, device, device.offeredFeatures() & ~UNSUPPORTED, memory, faults,
                 interrupts);
         this.common = new CommonConfig(lifecycle, interrupts);
+        this.notify = new NotifyArea(lifecycle);
+        this.window = new PciCfgWindow(interrupts, faults, new PciCfgWindow.Bar() {
+            @Override
+            public long read(int offset, int size) {
+                return readBar(BarLayout.BAR, offset, size);
+            }
+
+            @Override
+            public void write(int offset, int size, long value) {
+                writeBar(BarLayout.BAR, offset, size, value);
+            }
+        });
     }
 
     public Faults faults() {
@@ -67,8 +81,8 @@ public final class PciRegisters {
             faults.record(Fault.CONFIG_OUT_OF_RANGE, "read of " + size + " bytes at 0x" + Integer.toHexString(offset));
             return allOnes(size);
         }
-        if (overlaps(offset, size, CapabilityLayout.PCI_CFG_DATA, 4)) {
-            windowRead();
+        if (PciCfgWindow.touchesData(offset, size)) {
+            window.beforeRead();
         }
         return interrupts.readConfig(offset, size);
     }
@@ -82,54 +96,14 @@ public final class PciRegisters {
         if (!written && !sizingProbe(offset)) {
             faults.record(Fault.READ_ONLY_WRITE, "configuration space 0x" + Integer.toHexString(offset));
         }
-        if (overlaps(offset, size, CapabilityLayout.PCI_CFG_DATA, 4)) {
-            windowWrite();
+        if (PciCfgWindow.touchesData(offset, size)) {
+            window.afterWrite();
         }
     }
 
     /** BARs 1-5 and the ROM BAR: a driver writes all ones there to learn they do not exist. */
     private static boolean sizingProbe(int offset) {
         return offset >= ConfigHeader.BAR0 && offset < 0x28 || offset == 0x30;
-    }
-
-    private static boolean overlaps(int offset, int size, int field, int length) {
-        return offset < field + length && field < offset + size;
-    }
-
-    /**
-     * PCI_CFG capability: the access the window describes, or null with the fault counted if it is not
-     * one BAR 0 takes (length 1, 2 or 4, aligned, inside the BAR).
-     */
-    private int[] window() {
-        int bar = interrupts.readConfig(CapabilityLayout.PCI_CFG_BAR, 1);
-        int offset = interrupts.readConfig(CapabilityLayout.PCI_CFG_OFFSET, 4);
-        int length = interrupts.readConfig(CapabilityLayout.PCI_CFG_LENGTH, 4);
-        boolean ok = bar == BarLayout.BAR && (length == 1 || length == 2 || length == 4)
-                && (offset & (length - 1)) == 0 && offset >= 0 && offset <= BarLayout.SIZE - length;
-        if (!ok) {
-            faults.record(Fault.PCI_CFG_WINDOW_INVALID, "bar " + bar + " offset 0x" + Integer.toHexString(offset)
-                    + " length " + length);
-            return null;
-        }
-        return new int[] {offset, length};
-    }
-
-    private void windowRead() {
-        int[] w = window();
-        int value = w == null ? 0 : (int) readBar(BarLayout.BAR, w[0], w[1]);
-        // the register store happens without the interrupt lock held across the BAR access (see InterruptRouter)
-        headerStore(CapabilityLayout.PCI_CFG_DATA, value);
-    }
-
-    private void windowWrite() {
-        int[] w = window();
-        if (w != null) {
-            writeBar(BarLayout.BAR, w[0], w[1], Integer.toUnsignedLong(interrupts.readConfig(CapabilityLayout.PCI_CFG_DATA, 4)));
-        }
-    }
-
-    private void headerStore(int offset, int value) {
-        interrupts.writeConfig(offset, 4, value);
     }
 
     // ------------------------------------------------------------------ BAR 0
@@ -178,7 +152,7 @@ public final class PciRegisters {
                 common.write(at, size, value);
                 return;
             case BarLayout.NOTIFY:
-                notify(at, size);
+                notify.write(at, size);
                 return;
             case BarLayout.DEVICE:
                 writeDeviceConfig(at, size, value);
@@ -194,15 +168,6 @@ public final class PciRegisters {
             default:
                 faults.record(Fault.READ_ONLY_WRITE, "BAR 0 + 0x" + Integer.toHexString(offset));
         }
-    }
-
-    /** A doorbell: queue {@code at / multiplier}; the written value (the queue index) is not needed. */
-    private void notify(int at, int size) {
-        if (at % BarLayout.NOTIFY_OFF_MULTIPLIER != 0 || (size != 2 && size != 4)) {
-            faults.record(Fault.BAD_ACCESS_SIZE, "notify write of " + size + " bytes at +0x" + Integer.toHexString(at));
-            return;
-        }
-        lifecycle.kick(at / BarLayout.NOTIFY_OFF_MULTIPLIER);
     }
 
     private long readMsix(int at, int size, int bytes, boolean pba) {

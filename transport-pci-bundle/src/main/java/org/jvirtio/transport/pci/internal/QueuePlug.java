@@ -19,7 +19,13 @@ import org.jvirtio.vring.DeviceVring;
  */
 public final class QueuePlug implements DeviceQueue {
     private final Object serveLock;
+    /**
+     * Volatile: the register thread plugs and pulls rings under the serve lock, but the device reads
+     * this also from threads of its own (holding the serve lock, which orders it too) and {@link #size()}
+     * without it; each method reads it once so a ring pulled meanwhile is never half seen.
+     */
     private volatile DeviceVring vring;
+    /** Volatile: set by the register thread without the serve lock, so that a serving device sees it and returns. */
     private volatile boolean paused;
 
     public QueuePlug(Object serveLock) {
