@@ -50,11 +50,12 @@ final class IrqfdDelivery implements InterruptDelivery, AutoCloseable {
     }
 
     @Override
-    public void intx(int source, int line, boolean level) {
+    public long intx(int source, int line, boolean level) {
         high = level;
         if (level) {
             raise();
         }
+        return 0;
     }
 
     @Override

@@ -115,9 +115,14 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
                 writeConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH), p.getInt(ConfigLayout.VALUE));
                 channel.reply(0);
             }
-            case BAR_READ -> channel.reply(readBar(p));
+            case BAR_READ -> {
+                long value = readBar(p);
+                interrupts.settleLowering();
+                channel.reply(value);
+            }
             case BAR_WRITE -> {
                 writeBar(p);
+                interrupts.settleLowering();
                 channel.reply(0);
             }
             case SET_IRQFD -> setIrqfd(fds);
@@ -298,7 +303,8 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
         INSTANCE;
 
         @Override
-        public void intx(int source, int line, boolean level) {
+        public long intx(int source, int line, boolean level) {
+            return 0;
         }
 
         @Override

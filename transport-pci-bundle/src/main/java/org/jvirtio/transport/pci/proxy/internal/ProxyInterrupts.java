@@ -20,6 +20,10 @@ final class ProxyInterrupts implements PciInterrupts {
     private boolean disabled;
     /** The line held high now, or -1. */
     private int driven = -1;
+    /** Ticket of a lowering not yet known to have reached the VMM, or 0. */
+    private volatile long lowering;
+    /** How long the proxy thread waits for a lowering before it answers the access that caused it. */
+    static final long SETTLE_MILLIS = 50;
 
     ProxyInterrupts(int source, InterruptDelivery delivery) {
         this.source = source;
@@ -55,6 +59,21 @@ final class ProxyInterrupts implements PciInterrupts {
         update();
     }
 
+    /**
+     * Called by the proxy thread before it answers a BAR access: if the access lowered the line (the
+     * driver read the ISR), waits, briefly, until the VMM has seen the line fall. Answering first would
+     * let the guest acknowledge the interrupt while the line is still high, and take it again, as a
+     * spurious interrupt, until the lowering arrives. The wait is bounded because the access may come
+     * from QEMU's main loop, which then cannot lower the line until we answer.
+     */
+    void settleLowering() {
+        long ticket = lowering;
+        if (ticket != 0) {
+            lowering = 0;
+            delivery.awaitDelivered(ticket, SETTLE_MILLIS);
+        }
+    }
+
     /** Whether the guest sees the line high now (for tests and the shell). */
     synchronized int drivenLine() {
         return driven;
@@ -67,7 +86,10 @@ final class ProxyInterrupts implements PciInterrupts {
         }
         InterruptDelivery d = delivery;
         if (driven >= 0) {
-            d.intx(source, driven, false);
+            long ticket = d.intx(source, driven, false);
+            if (ticket != 0) {
+                lowering = ticket;
+            }
         }
         if (want >= 0) {
             d.intx(source, want, true);

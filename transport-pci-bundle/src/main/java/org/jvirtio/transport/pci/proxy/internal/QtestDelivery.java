@@ -39,6 +39,10 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
     private long msiCoalesced;
     private long msiDropped;
     private long sent;
+    /** Line changes requested so far (tickets), and how many of them the sender has delivered. */
+    private long requested;
+    private long delivered;
+    private long settleTimeouts;
 
     // Sender thread only.
     private final boolean[] level = new boolean[ProxyInterrupts.LINES];
@@ -63,13 +67,37 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
     }
 
     @Override
-    public synchronized void intx(int source, int line, boolean high) {
+    public synchronized long intx(int source, int line, boolean high) {
         long was = holders[line];
         holders[line] = high ? was | (1L << source) : was & ~(1L << source);
-        if ((was != 0) != (holders[line] != 0)) {
-            dirtyLines |= 1 << line;
-            notifyAll();
+        if ((was != 0) == (holders[line] != 0)) {
+            return 0; // another function holds the shared line: nothing changes in QEMU
         }
+        dirtyLines |= 1 << line;
+        notifyAll();
+        return ++requested;
+    }
+
+    @Override
+    public synchronized void awaitDelivered(long ticket, long timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        try {
+            while (delivered < ticket && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    settleTimeouts++;
+                    return;
+                }
+                wait(Math.max(1, left / 1_000_000L));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for a line change that gave up (QEMU busy, or busy waiting for the proxy itself). */
+    public synchronized long settleTimeouts() {
+        return settleTimeouts;
     }
 
     @Override
@@ -95,6 +123,7 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
             for (;;) {
                 int lines;
                 int msis;
+                long covered;
                 synchronized (this) {
                     while (!closed && dirtyLines == 0 && msiCount == 0) {
                         wait();
@@ -104,6 +133,7 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
                     }
                     lines = dirtyLines;
                     dirtyLines = 0;
+                    covered = requested;
                     for (int l = 0; l < takeLevel.length; l++) {
                         takeLevel[l] = holders[l] != 0;
                     }
@@ -118,6 +148,10 @@ public final class QtestDelivery implements InterruptDelivery, AutoCloseable {
                         level[l] = takeLevel[l];
                         count();
                     }
+                }
+                synchronized (this) {
+                    delivered = covered;
+                    notifyAll();
                 }
                 for (int i = 0; i < msis; i++) {
                     qtest.writel(takeAddress[i], takeData[i]);

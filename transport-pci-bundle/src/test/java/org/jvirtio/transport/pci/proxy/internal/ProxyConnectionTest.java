@@ -28,8 +28,9 @@ class ProxyConnectionTest {
     private final List<long[]> msis = new ArrayList<>();
     private final InterruptDelivery recording = new InterruptDelivery() {
         @Override
-        public synchronized void intx(int source, int line, boolean level) {
+        public synchronized long intx(int source, int line, boolean level) {
             intx.add(new long[] {source, line, level ? 1 : 0});
+            return 0;
         }
 
         @Override

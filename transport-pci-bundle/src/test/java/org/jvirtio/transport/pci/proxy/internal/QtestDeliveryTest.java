@@ -112,4 +112,33 @@ class QtestDeliveryTest {
             server.close();
         }
     }
+
+    @Test
+    void aLoweringIsAwaitedOnlyUntilQemuHasItAndNeverLongerThanAsked() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        UnixSocket server = pair[1];
+        server.setReceiveTimeout(Duration.ofSeconds(30));
+        try (QtestDelivery delivery = new QtestDelivery(QtestClient.over(pair[0], Duration.ofSeconds(30)), "/io")) {
+            int a = delivery.register();
+            delivery.intx(a, 11, true);
+            assertThat(readLine(server)).isEqualTo("set_irq_in /io unnamed-gpio-in 11 1");
+            answer(server, "OK\n");
+            long ticket = delivery.intx(a, 11, false);
+            assertThat(ticket).isPositive();
+            delivery.awaitDelivered(ticket, 10); // QEMU has not answered: gives up
+            assertThat(delivery.settleTimeouts()).isEqualTo(1);
+            assertThat(readLine(server)).isEqualTo("set_irq_in /io unnamed-gpio-in 11 0");
+            answer(server, "OK\n");
+            delivery.awaitDelivered(ticket, 60_000); // returns once the sender has the answer
+            assertThat(delivery.settleTimeouts()).isEqualTo(1);
+            int b = delivery.register();
+            delivery.intx(b, 10, true);
+            assertThat(readLine(server)).isEqualTo("set_irq_in /io unnamed-gpio-in 10 1");
+            answer(server, "OK\n");
+            delivery.intx(a, 10, true);
+            assertThat(delivery.intx(a, 10, false)).as("line still held by b: nothing to wait for").isZero();
+        } finally {
+            server.close();
+        }
+    }
 }
