@@ -36,7 +36,7 @@ public final class ProxiedFunction implements AutoCloseable {
 
     /**
      * Counters of the channel: messages, refused (malformed messages), configOutOfRange, barUnmatched,
-     * memorySyncs, memorySyncsRefused, filesMapped, filesRetired, resets, irqfds, broken.
+     * memorySyncs, memorySyncsRefused, filesMapped, filesRetired, resets, irqfds, functionErrors, broken.
      */
     public Map<String, Long> counters() {
         return connection.counters().snapshot();

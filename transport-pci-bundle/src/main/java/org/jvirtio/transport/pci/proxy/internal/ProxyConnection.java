@@ -69,6 +69,8 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
                 counters.messages.incrementAndGet();
                 try {
                     dispatch();
+                } catch (RuntimeException e) {
+                    functionFailed(e);
                 } finally {
                     channel.closeFds();
                 }
@@ -131,6 +133,20 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
                 channel.reply(0);
             }
             default -> throw new IllegalStateException("checked above: " + command);
+        }
+    }
+
+    /**
+     * The function threw (it should not: bad accesses are its to answer). QEMU still waits for an
+     * answer: all-ones, as for an access nobody claims, and the channel goes on.
+     */
+    private void functionFailed(RuntimeException e) throws IOException {
+        if (counters.functionErrors.getAndIncrement() == 0) {
+            LOG.log(Level.ERROR, name + ": the function threw while serving command " + channel.command(), e);
+        }
+        Command command = Command.of(channel.command());
+        if (command != null && command.replies()) {
+            channel.reply(ALL_ONES);
         }
     }
 

@@ -23,6 +23,8 @@ public final class ProxyCounters {
     final AtomicLong resets = new AtomicLong();
     /** SET_IRQFD messages accepted (each replaces the previous pair). */
     final AtomicLong irqfds = new AtomicLong();
+    /** Accesses during which the function threw; answered with all-ones. */
+    final AtomicLong functionErrors = new AtomicLong();
     /** Connections ended by a broken stream (not a clean end between messages). */
     final AtomicLong broken = new AtomicLong();
 
@@ -39,6 +41,7 @@ public final class ProxyCounters {
         m.put("filesRetired", filesRetired.get());
         m.put("resets", resets.get());
         m.put("irqfds", irqfds.get());
+        m.put("functionErrors", functionErrors.get());
         m.put("broken", broken.get());
         return m;
     }

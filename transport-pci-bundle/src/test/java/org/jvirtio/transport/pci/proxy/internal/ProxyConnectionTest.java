@@ -364,4 +364,14 @@ class ProxyConnectionTest {
         // One object per access would be 16+ bytes each, 320 000+ in all; allow the JVM's own slack.
         assertThat(allocated).isLessThan(rounds);
     }
+
+    @Test
+    void aFunctionThatThrowsIsAnsweredForWithAllOnesAndTheChannelGoesOn() throws IOException {
+        placeBar();
+        function.throwOnReadAt = 0x30;
+        assertThat(peer.barRead(BASE + 0x30, 4)).isEqualTo(-1L);
+        assertThat(peer.barRead(BASE, 4)).isEqualTo(0x4D505121L);
+        assertThat(counter("functionErrors")).isEqualTo(1);
+        assertThat(connection.ended()).isFalse();
+    }
 }

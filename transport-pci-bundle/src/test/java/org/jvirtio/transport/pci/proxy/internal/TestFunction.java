@@ -31,6 +31,8 @@ final class TestFunction implements PciFunction {
     private final ByteBuffer bar = ByteBuffer.allocate(BAR_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     private final int barSize;
     int reads;
+    /** A BAR offset whose read throws, to stand for a buggy function; -1 for none. */
+    int throwOnReadAt = -1;
     int resets;
     int lastWriteOffset = -1;
     long lastWriteValue;
@@ -78,6 +80,9 @@ final class TestFunction implements PciFunction {
 
     @Override
     public long readBar(int index, int offset, int size) {
+        if (offset == throwOnReadAt) {
+            throw new IllegalStateException("test function fails on purpose");
+        }
         if (offset == READS) {
             return ++reads;
         }
