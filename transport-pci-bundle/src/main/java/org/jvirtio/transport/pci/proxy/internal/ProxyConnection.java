@@ -20,24 +20,21 @@ import org.jvirtio.transport.pci.proxy.PciFunctionFactory;
  * <p>The peer is not trusted. A message that is whole but wrong (payload size, descriptor count,
  * unknown command) is refused: logged, counted, its descriptors closed, and, if it is a command whose
  * sender waits, answered with all-ones so that a confused but honest peer stays in step. Accesses
- * outside the configuration space or outside every BAR read all-ones and write nothing. What breaks
+ * are checked by {@link CheckedAccess}. What breaks
  * the framing ends this connection only; the function is then reset and guest memory unmapped.
  */
 public final class ProxyConnection implements Runnable, AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.jvirtio.transport.pci.proxy");
-    private static final int CONFIG_INTERRUPT_LINE = 0x3c;
-    private static final int COMMAND = 0x04;
-    private static final int COMMAND_INTX_DISABLE = 0x400;
     private static final long ALL_ONES = -1L;
 
     private final String name;
     private final MpqemuChannel channel;
     private final ProxyCounters counters = new ProxyCounters();
     private final MemorySync memory = new MemorySync(counters);
-    private final BarDecoder bars = new BarDecoder();
     private final ProxyInterrupts interrupts;
     private final InterruptDelivery fallback;
     private final PciFunction function;
+    private final CheckedAccess access;
     private IrqfdDelivery irqfd;
     private volatile boolean ended;
 
@@ -57,8 +54,7 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
         this.fallback = delivery;
         this.interrupts = new ProxyInterrupts(source, delivery != null ? delivery : Undelivered.INSTANCE);
         this.function = factory.create(memory.memory(), interrupts);
-        bars.refresh(function);
-        configChanged();
+        this.access = new CheckedAccess(function, interrupts, counters);
     }
 
     /** Serves until the peer closes the channel, the channel breaks, or {@link #close()}. */
@@ -112,18 +108,22 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
         ByteBuffer p = channel.payload();
         switch (command) {
             case SYNC_SYSMEM -> syncMemory(p, fds);
-            case PCI_CFGREAD -> channel.reply(readConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH)));
+            case PCI_CFGREAD -> channel.reply(access.readConfig(p.getInt(ConfigLayout.ADDRESS),
+                    p.getInt(ConfigLayout.LENGTH)));
             case PCI_CFGWRITE -> {
-                writeConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH), p.getInt(ConfigLayout.VALUE));
+                access.writeConfig(p.getInt(ConfigLayout.ADDRESS), p.getInt(ConfigLayout.LENGTH),
+                        p.getInt(ConfigLayout.VALUE));
                 channel.reply(0);
             }
             case BAR_READ -> {
-                long value = readBar(p);
+                long value = access.readBar(p.getLong(BarLayout.ADDRESS), p.getInt(BarLayout.ACCESS_SIZE),
+                        p.get(BarLayout.MEMORY) != 0);
                 interrupts.settleLowering();
                 channel.reply(value);
             }
             case BAR_WRITE -> {
-                writeBar(p);
+                access.writeBar(p.getLong(BarLayout.ADDRESS), p.getInt(BarLayout.ACCESS_SIZE),
+                        p.get(BarLayout.MEMORY) != 0, p.getLong(BarLayout.VALUE));
                 interrupts.settleLowering();
                 channel.reply(0);
             }
@@ -164,71 +164,6 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
         }
     }
 
-    private static boolean validAccess(long offset, int length, long limit) {
-        return (length == 1 || length == 2 || length == 4) && offset >= 0 && offset + length <= limit;
-    }
-
-    private long readConfig(int address, int length) {
-        long offset = Integer.toUnsignedLong(address);
-        if (!validAccess(offset, length, PciFunction.CONFIG_SPACE_SIZE)) {
-            counters.configOutOfRange.incrementAndGet();
-            return 0xFFFF_FFFFL;
-        }
-        return Integer.toUnsignedLong(function.readConfig((int) offset, length)) & mask(length);
-    }
-
-    private void writeConfig(int address, int length, int value) {
-        long offset = Integer.toUnsignedLong(address);
-        if (!validAccess(offset, length, PciFunction.CONFIG_SPACE_SIZE)) {
-            counters.configOutOfRange.incrementAndGet();
-            return;
-        }
-        function.writeConfig((int) offset, length, (int) (value & mask(length)));
-        bars.refresh(function);
-        configChanged();
-    }
-
-    private long readBar(ByteBuffer p) {
-        long decoded = decodeBar(p);
-        if (decoded < 0) {
-            return ALL_ONES;
-        }
-        int size = p.getInt(BarLayout.ACCESS_SIZE);
-        return function.readBar(BarDecoder.bar(decoded), BarDecoder.offset(decoded), size) & mask(size);
-    }
-
-    private void writeBar(ByteBuffer p) {
-        long decoded = decodeBar(p);
-        if (decoded >= 0) {
-            int size = p.getInt(BarLayout.ACCESS_SIZE);
-            function.writeBar(BarDecoder.bar(decoded), BarDecoder.offset(decoded), size,
-                    p.getLong(BarLayout.VALUE) & mask(size));
-        }
-    }
-
-    /** The decoded BAR access, or -1 (counted) for an I/O access, an odd size or an address no BAR holds. */
-    private long decodeBar(ByteBuffer p) {
-        int size = p.getInt(BarLayout.ACCESS_SIZE);
-        boolean memorySpace = p.get(BarLayout.MEMORY) != 0;
-        long decoded = memorySpace && (size == 1 || size == 2 || size == 4 || size == 8)
-                ? bars.decode(p.getLong(BarLayout.ADDRESS), size) : -1;
-        if (decoded < 0) {
-            counters.barUnmatched.incrementAndGet();
-        }
-        return decoded;
-    }
-
-    private static long mask(int length) {
-        return length >= 8 ? ALL_ONES : (1L << (8 * length)) - 1;
-    }
-
-    /** Tells the interrupt route where the firmware put the pin and whether INTx is disabled. */
-    private void configChanged() {
-        int line = function.readConfig(CONFIG_INTERRUPT_LINE, 1) & 0xff;
-        boolean disabled = (function.readConfig(COMMAND, 2) & COMMAND_INTX_DISABLE) != 0;
-        interrupts.configure(line, disabled);
-    }
-
     private void setIrqfd(List<NativeFd> fds) {
         EventFd irq = EventFd.adopt(fds.get(0));
         fds.set(0, null);
@@ -257,8 +192,7 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
     private void reset() {
         counters.resets.incrementAndGet();
         function.reset();
-        bars.refresh(function);
-        configChanged();
+        access.configChanged();
         memory.releaseRetired();
     }
 
