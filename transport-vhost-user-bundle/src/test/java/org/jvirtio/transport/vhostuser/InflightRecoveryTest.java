@@ -66,6 +66,38 @@ class InflightRecoveryTest {
         }
     }
 
+    /**
+     * A back end killed after it published completions and before it signalled them left the driver
+     * uninterrupted, with nothing in flight for the next back end to resubmit: the next back end
+     * interrupts the driver once when it resumes the ring, so a driver that sleeps until interrupted
+     * looks at the used ring. (Found by the container restart test: the guest's writes stalled after a
+     * kill that landed in that window.) A fresh ring is not interrupted.
+     */
+    @ParameterizedTest(name = "packed={0}, event_idx={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void aResumedRingInterruptsTheDriverOnce(boolean packed, boolean eventIdx) throws Exception {
+        Path socket = dir.resolve("vu.sock");
+        long features = VirtioFeature.of(VirtioFeature.VERSION_1)
+                | (packed ? VirtioFeature.bit(VirtioFeature.RING_PACKED) : 0)
+                | (eventIdx ? VirtioFeature.bit(VirtioFeature.RING_EVENT_IDX) : 0);
+        VhostUserBackend dying = VhostUserBackend.start(new EchoDevice(1), socket);
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket,
+                new VhostUserFrontend.Options().queues(1, RING).features(features).inflight(true))) {
+            assertThat(fe.awaitCall(0, 300)).as("a fresh ring is not interrupted").isFalse();
+            new Traffic(fe, 0).run(21); // every request completed and seen
+            dying.close();
+            fe.awaitCall(0, 100); // whatever the first back end signalled: the driver has seen it all
+            try (VhostUserBackend fresh = VhostUserBackend.start(new EchoDevice(1), socket)) {
+                fe.reconnect();
+                assertThat(fe.awaitCall(0, 10_000)).as("the resumed ring interrupts the driver").isTrue();
+                assertNothingMoreIsUsed(fe);
+                new Traffic(fe, 0).run(5); // and serves on
+            }
+        } finally {
+            dying.close();
+        }
+    }
+
     private static void awaitHeld(EchoDevice device, int count) throws InterruptedException {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (device.heldCount() < count && System.nanoTime() < deadline) {
