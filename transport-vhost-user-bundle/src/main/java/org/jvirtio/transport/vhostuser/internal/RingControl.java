@@ -158,7 +158,7 @@ final class RingControl {
 
     /** Serves the ring to the device if it is started, enabled and the device is not waiting for a reset. */
     void plugIfRunnable(VringState ring) {
-        if (ring.vring == null || !ring.enabled || c.needsReset || ring.slot.vring() != null) {
+        if (ring.vring == null || !ring.enabled || c.needsReset || ring.slot.vring() != null || c.isLeaving()) {
             return;
         }
         if (ring.tracking == null) {
