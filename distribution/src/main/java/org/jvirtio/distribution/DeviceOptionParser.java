@@ -3,6 +3,7 @@ package org.jvirtio.distribution;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import org.jvirtio.platform.instance.ComponentConfig;
 import org.jvirtio.platform.instance.DeviceSpecs;
@@ -69,7 +70,7 @@ public final class DeviceOptionParser {
         ComponentConfig device = plan.device();
         Path socket = Path.of(plan.socket());
         if (plan.type().equals("blk")) {
-            BlkDeviceSpec.Backend kind = BlkDeviceSpec.Backend.valueOf(plan.backendName().toUpperCase(java.util.Locale.ROOT));
+            BlkDeviceSpec.Backend kind = BlkDeviceSpec.Backend.valueOf(plan.backendName().toUpperCase(Locale.ROOT));
             Object path = backend.properties().get("path");
             Object size = backend.properties().get("size");
             return new BlkDeviceSpec(plan.id(), socket, kind, path == null ? null : Path.of((String) path),
@@ -77,7 +78,7 @@ public final class DeviceOptionParser {
                     device.get("queues", Integer.class), device.get("packed", Boolean.class), plan.client(),
                     plan.reconnectSeconds());
         }
-        NetDeviceSpec.Backend kind = NetDeviceSpec.Backend.valueOf(plan.backendName().toUpperCase(java.util.Locale.ROOT));
+        NetDeviceSpec.Backend kind = NetDeviceSpec.Backend.valueOf(plan.backendName().toUpperCase(Locale.ROOT));
         return new NetDeviceSpec(plan.id(), socket, kind, (String) backend.properties().get("name"),
                 (String) backend.properties().get("ifname"), device.get("mac", String.class),
                 device.get("mtu", Integer.class), device.get("queues", Integer.class),

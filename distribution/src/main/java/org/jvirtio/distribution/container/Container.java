@@ -9,8 +9,8 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 import java.util.ServiceLoader;
+import java.util.stream.Collectors;
 
 import org.jvirtio.distribution.UsageException;
 import org.jvirtio.platform.instance.DeviceSpecs;

@@ -72,6 +72,7 @@ class InstancePlanTest {
         "blk,id=b,socket=s,backend=                       | device b: backend: empty",
         "blk,id=b,socket=s,backend=file                   | device b: path: missing",
         "blk,id=b,socket=s,backend=file,path=             | device b: path: missing",
+        "blk,id=b,socket=s                                | device b: size: missing (backend=memory needs size=BYTES)",
         "blk,id=b,socket=s,backend=memory                 | device b: size: missing (backend=memory needs size=BYTES)",
         "blk,id=b,socket=s,backend=null                   | device b: size: missing (backend=null needs size=BYTES)",
         "blk,id=b,socket=s,backend=memory,size=1M,path=p  | device b: path: only backend=file has a path",
@@ -181,15 +182,6 @@ class InstancePlanTest {
         assertThat(plan("blk,id=b,socket=s,path=p").backendName()).isEqualTo("file");
         assertThat(plan("blk,id=b,socket=s,size=1M").backendName()).isEqualTo("memory");
         assertThat(p.keys()).containsEntry("reconnect", "7");
-    }
-
-    @Test
-    void specSyntaxIsQemus() {
-        assertThat(DeviceSpecs.parse("blk,id=a,path=x,,y")).containsExactly(Map.entry("type", "blk"),
-                Map.entry("id", "a"), Map.entry("path", "x,y"));
-        assertThatThrownBy(() -> DeviceSpecs.parse("blk,id=a,id=b")).hasMessageContaining("id given twice");
-        assertThatThrownBy(() -> DeviceSpecs.parse("blk,id")).hasMessageContaining("'id' is not key=value");
-        assertThat(DeviceSpecs.check(DeviceSpecs.parse("net,id=net0,socket=s"))).isEqualTo("net0");
     }
 
     @Test
