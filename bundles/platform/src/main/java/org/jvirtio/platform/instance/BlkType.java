@@ -42,7 +42,7 @@ final class BlkType implements DeviceType {
         long size = keys.size("size");
         p.put("readOnly", keys.flag("readonly", false));
         if (backend.equals("file")) {
-            p.put("path", keys.required("path"));
+            p.put("path", keys.path("path"));
             if (size > 0) {
                 p.put("size", size);
                 p.put("create", true); // created sparse if missing, as the launcher does

@@ -1,5 +1,7 @@
 package org.jvirtio.platform.instance;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -55,6 +57,17 @@ final class InstanceKeys {
         String v = keys.get(key);
         if (v == null || v.isEmpty()) {
             throw error(key, "missing");
+        }
+        return v;
+    }
+
+    /** A file system path, required. */
+    String path(String key) {
+        String v = required(key);
+        try {
+            Path.of(v);
+        } catch (InvalidPathException e) {
+            throw error(key, "'" + v.replace("\0", "\\0") + "' is not a path (" + e.getReason() + ")");
         }
         return v;
     }

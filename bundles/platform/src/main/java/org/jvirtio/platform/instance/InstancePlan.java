@@ -59,7 +59,7 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
             throw keys.error("reconnect", "only with client=on (as a server, jvirtio waits and QEMU reconnects)");
         }
         Map<String, Object> t = new HashMap<>();
-        t.put("socket", keys.required("socket"));
+        t.put("socket", keys.path("socket"));
         t.put("client", client);
         t.put("reconnect", keys.number("reconnect", 1, 1, MAX_RECONNECT_SECONDS));
         t.put("drainMillis", (long) keys.number("drain_ms", 5000, 0, 600_000));

@@ -159,6 +159,14 @@ class InstancePlanTest {
     }
 
     @Test
+    void aPathWithANulIsRefused() {
+        assertThatThrownBy(() -> plan("blk,id=b,socket=a\0b,path=x")).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining("device b: socket: 'a\\0b' is not a path");
+        assertThatThrownBy(() -> plan("blk,id=b,socket=s,path=x\0y")).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining("device b: path: 'x\\0y' is not a path");
+    }
+
+    @Test
     void limitsAreAccepted() {
         assertThat(plan("blk,id=b,socket=s,path=i,queues=1024").device().properties()).containsEntry("queues", 1024);
         assertThat(plan("blk,id=b,socket=s,backend=memory,size=2147483136").backend().properties())
