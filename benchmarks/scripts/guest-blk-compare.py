@@ -5,7 +5,7 @@
     (from the repository root, after `mvn -o -B verify -DskipTests`; `--help` lists every option)
 
 Per run, one fresh peer process and one fresh guest:
-  peer jvirtio: java -jar distribution/target/jvirtio.jar --device blk,id=b0,socket=SOCK,backend=null,
+  peer jvirtio: java -jar distribution/target/jvirtio-launcher.jar --device blk,id=b0,socket=SOCK,backend=null,
                 size=1073741824,queues=N
   peer qsd:     qemu-storage-daemon --blockdev driver=null-co,node-name=f,size=1073741824,read-zeroes=on
                 --export type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=SOCK,writable=on,num-queues=N
@@ -120,9 +120,11 @@ def parse_args():
                    help="at most this long in all for a quiet machine (s); once spent, runs start at once")
     p.add_argument("--retries", type=int, default=2,
                    help="repeat a run this often when a build or another QEMU started during it")
-    p.add_argument("--jar", default="distribution/target/jvirtio.jar")
+    p.add_argument("--jar", default="distribution/target/jvirtio-launcher.jar",
+                   help="the plain launcher (no OSGi): the bare data path RESULTS.md measures; the container"
+                        " distribution/target/jvirtio.jar takes the same --device")
     p.add_argument("--extra-jar", action="append", default=[], metavar="LABEL=JAR",
-                   help="one more jvirtio peer named LABEL running another build's jvirtio.jar (diagnostics, "
+                   help="one more jvirtio peer named LABEL running another build's jvirtio-launcher.jar (diagnostics, "
                         "e.g. an older commit); add LABEL to --peers")
     p.add_argument("--kit", default="itests/target/guest-kit")
     p.add_argument("--qemu", default="qemu-system-x86_64")

@@ -13,11 +13,12 @@ import java.util.Objects;
  * @param size     bytes of disk, a multiple of 512; 0 = not given (a file's own size)
  * @param readOnly whether the guest may only read
  * @param queues   request queues offered (num-queues)
+ * @param packed   whether RING_PACKED is offered
  * @param client   client mode: QEMU listens on {@code socket} ({@code server=on}) and jvirtio connects
  * @param reconnectSeconds in client mode, the pause between connection attempts (at least 1)
  */
 public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, long size, boolean readOnly,
-        int queues, boolean client, int reconnectSeconds) implements DeviceSpec {
+        int queues, boolean packed, boolean client, int reconnectSeconds) implements DeviceSpec {
 
     /** The {@code backend=} values. */
     public enum Backend {
@@ -46,8 +47,8 @@ public record BlkDeviceSpec(String id, Path socket, Backend backend, Path path, 
         return "blk";
     }
 
-    /** A device in server mode (jvirtio listens on {@code socket}), the default. */
+    /** A device in server mode (jvirtio listens on {@code socket}) that offers packed rings: the defaults. */
     public BlkDeviceSpec(String id, Path socket, Backend backend, Path path, long size, boolean readOnly, int queues) {
-        this(id, socket, backend, path, size, readOnly, queues, false, DEFAULT_RECONNECT_SECONDS);
+        this(id, socket, backend, path, size, readOnly, queues, true, false, DEFAULT_RECONNECT_SECONDS);
     }
 }

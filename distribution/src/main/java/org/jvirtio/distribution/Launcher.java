@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jvirtio.device.net.backend.l2.SwitchRegistry;
 
 /**
- * The interim plain-Java launcher behind {@code java -jar jvirtio.jar}: serves each
+ * The plain-Java launcher behind {@code java -jar jvirtio-launcher.jar}: serves each
  * {@code --device blk,...} as a vhost-user-blk back end and each {@code --device net,...} as a
  * vhost-user net back end on its socket (listening, or with {@code client=on} connecting to QEMU's),
  * prints the QEMU options that attach a guest, and runs until SIGTERM or Ctrl-C, when a shutdown hook
@@ -22,10 +22,11 @@ import org.jvirtio.device.net.backend.l2.SwitchRegistry;
  * 1 if a device cannot be started (its image, or the socket it listens on); on SIGTERM the JVM's 143
  * (128 + 15) after a clean shutdown.
  *
- * <p><b>Interim.</b> This launcher wires devices by hand, without OSGi. The runnable distribution is
- * the Felix container (Declarative Services + Configuration Admin) of a later issue, which replaces
- * this class; {@link DeviceOptionParser} stays, to turn the same {@code --device} strings into factory
- * configurations.
+ * <p>The runnable distribution is the Felix container ({@code jvirtio.jar},
+ * {@link org.jvirtio.distribution.container.Container}), which takes the same {@code --device} options
+ * (one parser: {@link DeviceOptionParser} reads the platform's checked keys). This launcher wires the
+ * devices by hand, without OSGi and without live changes; it stays for the crash test, which kills it
+ * under a guest, and for the benchmarks, which measure the bare data path.
  */
 public final class Launcher {
     /** Guest memory the printed QEMU options give (vhost-user needs it shared: a memfd with share=on). */

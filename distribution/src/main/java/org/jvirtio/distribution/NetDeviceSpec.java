@@ -24,8 +24,6 @@ public record NetDeviceSpec(String id, Path socket, Backend backend, String swit
         int mtu, int queuePairs, boolean packed, boolean mergeable, boolean client, int reconnectSeconds)
         implements DeviceSpec {
 
-    /** The switch of {@code backend=switch} without {@code switch=}. */
-    public static final String DEFAULT_SWITCH = "default";
     public static final int DEFAULT_MTU = 1500;
 
     /** The {@code backend=} values. */

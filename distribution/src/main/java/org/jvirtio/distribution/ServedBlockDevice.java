@@ -43,7 +43,7 @@ final class ServedBlockDevice implements ServedDevice {
         BlockBackend storage = open(spec);
         try {
             BlockDevice device = new BlockDevice(storage, BlockDeviceOptions.builder().queues(spec.queues())
-                    .serial(spec.id()).readOnly(spec.readOnly()).build());
+                    .serial(spec.id()).readOnly(spec.readOnly()).packed(spec.packed()).build());
             VhostUserBackend server = spec.client()
                     ? VhostUserBackend.connect(device, spec.socket(), Duration.ofSeconds(spec.reconnectSeconds()))
                     : VhostUserBackend.start(device, spec.socket());

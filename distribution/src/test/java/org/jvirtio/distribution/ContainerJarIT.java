@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code java -jar target/jvirtio-container.jar} as a child JVM, the way users run it: devices from
+ * {@code java -jar target/jvirtio.jar} (the container) as a child JVM, the way users run it: devices from
  * {@code --device} and from a file in {@code conf/}; the file edited (its device moves to another
  * image under a connected front end); a new build of the blk bundle dropped into {@code deploy/}
  * (updated in place, not installed twice, the front end still served); stdin closed (the container
@@ -53,7 +53,7 @@ class ContainerJarIT {
 
     private Process start(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", property("jvirtio.container.jar")));
+                "-jar", property("jvirtio.jar")));
         cmd.addAll(Arrays.asList(args));
         process = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
         Thread reader = new Thread(() -> {
@@ -152,6 +152,46 @@ class ContainerJarIT {
         assertThat(p.exitValue()).isEqualTo(143);
         assertThat(mem).doesNotExist();
         assertThat(dir.resolve("disk1.sock")).doesNotExist();
+    }
+
+    /** The plain launcher's command lines (issue 4's README) work unchanged with the container. */
+    @Test
+    void theLauncherCommandLinesServe() throws Exception {
+        Path disk = dir.resolve("disk.sock");
+        Path a = dir.resolve("a.sock");
+        Path b = dir.resolve("b.sock");
+        Path sink = dir.resolve("sink.sock");
+        start("--no-shell", "--device", "blk,socket=" + disk + ",path=" + dir.resolve("disk.img") + ",size=1M,queues=2",
+                "--device", "net,id=net0,socket=" + a + ",backend=switch,switch=lan0,mac=52:54:00:00:00:0a,mtu=9000,"
+                        + "packed=off,mrg_rxbuf=off",
+                "--device", "net,id=net1,socket=" + b + ",switch=lan0,mac=52:54:00:00:00:0b",
+                "--device", "net,socket=" + sink + ",backend=sink");
+        await(l -> l.equals("jvirtio: blk device blk0 on " + disk), "the blk device without id");
+        await(l -> l.equals("jvirtio: net device net3 on " + sink), "the sink without id");
+        await(l -> l.contains("-device vhost-user-blk-pci,id=blk0,chardev=c-blk0,num-queues=2"), "blk's QEMU options");
+        await(l -> l.contains("-netdev vhost-user,id=net0,chardev=c-net0 -device virtio-net-pci,netdev=net0,"
+                + "mac=52:54:00:00:00:0a,mrg_rxbuf=off,host_mtu=9000"), "net0's QEMU options");
+        await(l -> l.contains("-device virtio-net-pci,netdev=net1,mac=52:54:00:00:00:0b,packed=on"), "net1's");
+        for (Path socket : List.of(disk, a, b, sink)) {
+            awaitFile(socket);
+        }
+        byte[] block = new byte[4096];
+        Arrays.fill(block, (byte) 0x42);
+        try (BlkClient blk = new BlkClient(disk); NetClient na = new NetClient(a); NetClient nb = new NetClient(b)) {
+            assertThat(blk.write(3, block)).isZero();
+            byte[] back = new byte[4096];
+            assertThat(blk.read(3, back)).isZero();
+            assertThat(back).isEqualTo(block);
+            assertThat(na.mac()).containsExactly(0x52, 0x54, 0, 0, 0, 0x0a);
+            byte[] frame = new byte[64];
+            Arrays.fill(frame, 0, 6, (byte) 0xff);
+            System.arraycopy(na.mac(), 0, frame, 6, 6);
+            frame[12] = (byte) 0x88;
+            frame[13] = (byte) 0xb5; // local experimental ethertype
+            Arrays.fill(frame, 14, 64, (byte) 7);
+            na.send(frame);
+            assertThat(nb.receive(java.time.Duration.ofSeconds(20))).as("net0 -> net1 over switch lan0").isEqualTo(frame);
+        }
     }
 
     @Test

@@ -17,14 +17,14 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code java -jar target/jvirtio.jar} as a child JVM: serve, write and read, SIGTERM; and the exit code 2. */
+/** {@code java -jar target/jvirtio-launcher.jar} (the plain launcher) as a child JVM: serve, write and read, SIGTERM; and the exit code 2. */
 class LauncherJarIT {
     @TempDir
     Path dir;
 
     private static Path jar() {
         // failsafe sets the property after package; surefire (-Dtest=org.jvirtio.distribution.**) has no jar yet
-        String property = System.getProperty("jvirtio.jar");
+        String property = System.getProperty("jvirtio.launcher.jar");
         Assumptions.assumeTrue(property != null, "runs under failsafe, after the jar is packaged");
         Path jar = Path.of(property);
         assertThat(jar).exists();

@@ -154,6 +154,6 @@ class LauncherTest {
     @Test
     void helpPrintsTheUsage() throws Exception {
         assertThat(Launcher.launch(List.of("--help"), out)).isNull();
-        assertThat(printed.toString(StandardCharsets.UTF_8)).startsWith("usage: java -jar jvirtio.jar --device blk,");
+        assertThat(printed.toString(StandardCharsets.UTF_8)).startsWith("usage: java -jar jvirtio-launcher.jar --device blk,");
     }
 }

@@ -5,15 +5,16 @@ import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.stream.Collectors;
 
 import org.jvirtio.distribution.UsageException;
 import org.jvirtio.platform.instance.DeviceSpecs;
+import org.jvirtio.platform.instance.InstancePlan;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
@@ -73,7 +74,7 @@ public final class Container {
         for (Path dir : List.of(options.runDir(), options.confDir(), options.deployDir())) {
             Files.createDirectories(dir);
         }
-        List<String> devices = options.devices();
+        List<InstancePlan> devices = options.devices();
         if (devices.isEmpty() && !hasInstanceFiles(options.confDir())) {
             devices = options.defaultDevices();
         }
@@ -86,7 +87,8 @@ public final class Container {
         properties.put("felix.fileinstall.enableConfigSave", "false"); // conf/ is the user's: never rewritten
         // the shell ends when stdin does; the framework must not (a service has no terminal)
         properties.put("gosh.args", options.shell() ? "--noshutdown" : "--nointeractive --noshutdown");
-        properties.put(DeviceSpecs.FRAMEWORK_PROPERTY, String.join("\n", devices));
+        properties.put(DeviceSpecs.FRAMEWORK_PROPERTY,
+                devices.stream().map(d -> DeviceSpecs.format(d.keys())).collect(Collectors.joining("\n")));
         Framework framework = ServiceLoader.load(FrameworkFactory.class).iterator().next().newFramework(properties);
         framework.start();
         try {
@@ -114,18 +116,14 @@ public final class Container {
         }
     }
 
-    private static void report(List<String> devices, ContainerOptions options, PrintStream out) {
-        List<Map<String, String>> keys = new ArrayList<>();
-        for (String spec : devices) {
-            keys.add(DeviceSpecs.parse(spec));
-        }
+    private static void report(List<InstancePlan> devices, ContainerOptions options, PrintStream out) {
         out.println("jvirtio: configuration in " + options.confDir() + ", bundles in " + options.deployDir());
-        for (Map<String, String> d : keys) {
-            out.println("jvirtio: " + d.get("type") + " device " + d.get("id") + " on " + d.get("socket"));
+        for (InstancePlan d : devices) {
+            out.println("jvirtio: " + d.type() + " device " + d.id() + " on " + d.socket());
         }
-        if (!keys.isEmpty()) {
+        if (!devices.isEmpty()) {
             out.println("jvirtio: attach a QEMU guest with:");
-            out.println("  " + QemuCommandLine.of(keys));
+            out.println("  " + QemuCommandLine.of(devices));
         }
         out.flush();
     }
@@ -136,8 +134,9 @@ public final class Container {
                                              [--run-dir DIR] [--conf-dir DIR] [--deploy-dir DIR] [--no-shell]
                 Serves virtio devices over vhost-user from an OSGi container. Devices come from --device
                 options and from org.jvirtio.instance-NAME.cfg files in the conf directory (same keys, plus
-                type=blk|net); with neither, a blk device on a 1 GiB sparse image and a net device on switch
-                'default' are served from the run directory. See README.md for every key.
-                """;
+                type=blk|net, and id= is required there); with neither, a blk device on a 1 GiB sparse image
+                and a net device on switch 'default' are served from the run directory.
+
+                """ + DeviceSpecs.keyHelp() + System.lineSeparator();
     }
 }

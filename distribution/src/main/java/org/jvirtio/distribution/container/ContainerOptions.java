@@ -3,19 +3,22 @@ package org.jvirtio.distribution.container;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import org.jvirtio.distribution.UsageException;
 import org.jvirtio.platform.instance.DeviceSpecs;
 import org.jvirtio.platform.instance.InstanceConfigException;
+import org.jvirtio.platform.instance.InstancePlan;
 
 /**
  * The container's command line: {@code --device SPEC} (repeated), {@code --run-dir},
  * {@code --conf-dir}, {@code --deploy-dir} (defaults {@code run}, {@code conf}, {@code deploy} under the
- * working directory), {@code --no-shell}, {@code --help}. Every {@code --device} is checked here, so
- * a typo ends the launch with a usage error instead of a log line inside the running container.
+ * working directory), {@code --no-shell}, {@code --help}. Every {@code --device} is checked here, alone
+ * and against the others ({@link DeviceSpecs#commandLine}), so a typo ends the launch with a usage error
+ * instead of a log line inside the running container.
+ *
+ * @param devices the {@code --device} options, checked, each with its id
  */
-record ContainerOptions(List<String> devices, Path runDir, Path confDir, Path deployDir, boolean shell,
+record ContainerOptions(List<InstancePlan> devices, Path runDir, Path confDir, Path deployDir, boolean shell,
         boolean help) {
 
     static ContainerOptions parse(List<String> args) throws UsageException {
@@ -41,7 +44,7 @@ record ContainerOptions(List<String> devices, Path runDir, Path confDir, Path de
                         throw new UsageException(name + " needs a value");
                     }
                     switch (name) {
-                        case "--device" -> devices.add(checked(value));
+                        case "--device" -> devices.add(value);
                         case "--run-dir" -> run = Path.of(value);
                         case "--conf-dir" -> conf = Path.of(value);
                         default -> deploy = Path.of(value);
@@ -50,26 +53,24 @@ record ContainerOptions(List<String> devices, Path runDir, Path confDir, Path de
                 default -> throw new UsageException("unknown option " + arg + " (see --help)");
             }
         }
-        return new ContainerOptions(List.copyOf(devices), run.toAbsolutePath(), conf.toAbsolutePath(),
-                deploy.toAbsolutePath(), shell, help);
+        return new ContainerOptions(help ? List.of() : checked(devices), run.toAbsolutePath(),
+                conf.toAbsolutePath(), deploy.toAbsolutePath(), shell, help);
     }
 
-    private static String checked(String spec) throws UsageException {
+    private static List<InstancePlan> checked(List<String> specs) throws UsageException {
         try {
-            Map<String, String> keys = DeviceSpecs.parse(spec);
-            DeviceSpecs.check(keys);
-            return spec;
+            return DeviceSpecs.commandLine(specs);
         } catch (InstanceConfigException e) {
             throw new UsageException(e.getMessage());
         }
     }
 
     /** The devices served when neither the command line nor {@code conf/} names any. */
-    List<String> defaultDevices() {
-        return List.of(
+    List<InstancePlan> defaultDevices() {
+        return DeviceSpecs.commandLine(List.of(
                 "blk,id=blk0,socket=" + escaped(runDir.resolve("blk0.sock")) + ",path="
                         + escaped(runDir.resolve("blk0.img")) + ",size=1G",
-                "net,id=net0,socket=" + escaped(runDir.resolve("net0.sock")) + ",backend=switch,switch=default");
+                "net,id=net0,socket=" + escaped(runDir.resolve("net0.sock")) + ",backend=switch,switch=default"));
     }
 
     private static String escaped(Path path) {

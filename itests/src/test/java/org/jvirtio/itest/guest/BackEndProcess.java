@@ -14,34 +14,67 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * jvirtio's launcher ({@code distribution/target/jvirtio.jar}) as a child JVM serving one
- * {@code --device}, started again and again: each start writes its stdout and stderr to
+ * A jvirtio back end as a child JVM, started again and again with the same command line: the plain
+ * launcher ({@code distribution/target/jvirtio-launcher.jar --device ...}) or the container
+ * ({@code distribution/target/jvirtio.jar ...}). Each start writes its stdout and stderr to
  * {@code backend-N.log} in the run's directory. Runs on the test JVM's own {@code java}.
  *
- * <p>The jar comes from the system property {@code jvirtio.jar} (set by failsafe in itests/pom.xml),
- * else {@code ../distribution/target/jvirtio.jar} from the itests module.
+ * <p>The jars come from the system properties {@code jvirtio.launcher.jar} and {@code jvirtio.jar}
+ * (set by failsafe in itests/pom.xml), else from {@code ../distribution/target/} of the itests module.
  */
 final class BackEndProcess implements AutoCloseable {
+    /** The launcher's line once every device listens. */
     private static final String SERVING = "jvirtio: serving ";
+    /** The vhost-user transport's line once a socket listens (the container's devices start after its report). */
+    private static final String LISTENING = "vhost-user back end for device ";
     private static final long START_TIMEOUT_MILLIS = 60_000;
     private static final Pattern RESUBMIT = Pattern.compile("resubmitting (\\d+) in-flight requests");
 
     private final Path dir;
-    private final String device;
+    private final Path jar;
+    private final List<String> args;
+    private final String ready;
     private final List<Path> logs = new ArrayList<>();
     private Process process;
 
-    BackEndProcess(Path dir, String device) {
+    private BackEndProcess(Path dir, Path jar, List<String> args, String ready) {
         this.dir = dir;
-        this.device = device;
+        this.jar = jar;
+        this.args = List.copyOf(args);
+        this.ready = ready;
     }
 
-    static Path jar() {
-        String p = System.getProperty("jvirtio.jar");
+    /** The plain launcher serving one {@code --device}. */
+    static BackEndProcess launcher(Path dir, String device) {
+        return new BackEndProcess(dir, launcherJar(), List.of("--device", device), SERVING);
+    }
+
+    /**
+     * The container with {@code args} (without a shell: stdin is /dev/null), ready when its one device
+     * listens: give it exactly one device.
+     */
+    static BackEndProcess container(Path dir, List<String> args) {
+        List<String> all = new ArrayList<>(List.of("--no-shell"));
+        all.addAll(args);
+        return new BackEndProcess(dir, containerJar(), all, LISTENING);
+    }
+
+    /** {@code distribution/target/jvirtio-launcher.jar}: the plain launcher. */
+    static Path launcherJar() {
+        return jar("jvirtio.launcher.jar", "jvirtio-launcher.jar");
+    }
+
+    /** {@code distribution/target/jvirtio.jar}: the container. */
+    static Path containerJar() {
+        return jar("jvirtio.jar", "jvirtio.jar");
+    }
+
+    private static Path jar(String property, String name) {
+        String p = System.getProperty(property);
         Path jar = p != null && !p.isEmpty() ? Paths.get(p)
-                : GuestKit.itestsBasedir().resolveSibling("distribution").resolve("target").resolve("jvirtio.jar");
+                : GuestKit.itestsBasedir().resolveSibling("distribution").resolve("target").resolve(name);
         if (!Files.isRegularFile(jar)) {
-            throw new IllegalStateException("launcher jar " + jar + " not found: build the distribution module first");
+            throw new IllegalStateException(name + " (" + jar + ") not found: build the distribution module first");
         }
         return jar;
     }
@@ -52,21 +85,22 @@ final class BackEndProcess implements AutoCloseable {
                 .orElse(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** Starts the next back end and waits until it listens (its "serving" line). */
+    /** Starts the next back end and waits until it listens (its "serving" or "listening" line). */
     void start() throws IOException, InterruptedException {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("back end " + logs.size() + " still runs");
         }
         Path log = dir.resolve("backend-" + (logs.size() + 1) + ".log");
         logs.add(log);
-        List<String> cmd = List.of(java(), "-Xmx256m", "-jar", jar().toString(), "--device", device);
+        List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", jar.toString()));
+        cmd.addAll(args);
         process = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(START_TIMEOUT_MILLIS);
-        while (!read(log).contains(SERVING)) {
+        while (!read(log).contains(ready)) {
             if (!process.isAlive() || System.nanoTime() - deadline > 0) {
                 String why = process.isAlive() ? "did not listen within " + START_TIMEOUT_MILLIS + " ms"
                         : "exited with " + process.exitValue();
@@ -142,6 +176,19 @@ final class BackEndProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /**
+     * SIGTERM (a clean shutdown; also when stopped: the signal waits for SIGCONT, which this sends);
+     * returns the exit status, 143 for a clean exit on SIGTERM.
+     */
+    int terminate() throws InterruptedException {
+        signal(Signals.SIGTERM);
+        signal(Signals.SIGCONT);
+        if (!process.waitFor(40, TimeUnit.SECONDS)) {
+            throw new AssertionError("back end " + logs.size() + " still alive 40 s after SIGTERM");
+        }
+        return process.exitValue();
+    }
+
     /** Per start: the sum of N over its {@code resubmitting N in-flight requests} lines. */
     List<Integer> resubmittedPerStart() {
         List<Integer> out = new ArrayList<>();
@@ -170,14 +217,17 @@ final class BackEndProcess implements AutoCloseable {
         return out;
     }
 
-    /** WARNING and SEVERE records of every start (java.util.logging's two-line format), one per line. */
+    /**
+     * WARNING and SEVERE records of every start, one per line: java.util.logging's two-line format (the
+     * launcher: the level starts the line) or the container's one-line format (the level after the time).
+     */
     String warnings() {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < logs.size(); i++) {
             String[] lines = read(logs.get(i)).split("\n");
             for (int j = 0; j < lines.length; j++) {
                 if (lines[j].startsWith("WARNING:") || lines[j].startsWith("SEVERE:")
-                        || lines[j].contains("Exception")) {
+                        || lines[j].matches("^\\S+ \\S+ (WARNING|SEVERE) .*") || lines[j].contains("Exception")) {
                     b.append("\n    backend-").append(i + 1).append(": ").append(lines[j]);
                 }
             }

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The running platform under a real guest: {@code java -jar distribution/target/jvirtio-container.jar}
+ * The running platform under a real guest: {@code java -jar distribution/target/jvirtio.jar}
  * as a child JVM serves one blk instance ({@code conf/org.jvirtio.instance-blk0.cfg}, a file backend
  * on {@code a.img}) over vhost-user to a Linux guest (QEMU TCG, {@code vhost-user-blk-pci},
  * {@code reconnect=1}), while the guest does I/O without pause and the test
@@ -310,13 +310,9 @@ class ContainerLiveSwapGuestIT {
         }
     }
 
-    /** {@code distribution/target/jvirtio-container.jar}, next to the launcher jar failsafe names. */
+    /** {@code distribution/target/jvirtio.jar}: the container. */
     private static Path containerJar() {
-        Path jar = BackEndProcess.jar().resolveSibling("jvirtio-container.jar");
-        if (!Files.isRegularFile(jar)) {
-            throw new AssertionError("container jar " + jar + " not found: build the distribution module first");
-        }
-        return jar;
+        return BackEndProcess.containerJar();
     }
 
     private static String instanceFile(Path sock, Path img) {

@@ -25,8 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.jvirtio.api.VirtioFeature;
 
 /**
- * The crash test: the back end is a separate process ({@code java -jar distribution/target/jvirtio.jar
- * --device blk,...} on a file image), killed with SIGKILL {@value #KILLS} times in the middle of the
+ * The crash test: the back end is a separate process (the plain launcher, {@code java -jar
+ * distribution/target/jvirtio-launcher.jar --device blk,...} on a file image), killed with SIGKILL {@value #KILLS} times in the middle of the
  * guest's writes and started again each time on the same socket path (the dead process leaves its
  * socket file; the launcher replaces it) and the same image. QEMU ({@code reconnect=1}) reconnects,
  * hands the new back end its in-flight area (INFLIGHT_SHMFD) and restarts the rings; the guest never
@@ -58,6 +58,9 @@ import org.jvirtio.api.VirtioFeature;
  * ring restore failed"), and since a packed ring has no used index in shared memory to fall back on it
  * sends the new back end the stale base of the ring's first start (SET_VRING_BASE 0x80008000). The
  * back end finds the real positions, and the requests to resubmit, in its packed in-flight area.
+ *
+ * <p>{@link ContainerRestartGuestIT} runs the same workload and checks
+ * ({@link #restartsUnderWrites}) with the whole container as the back end, killed and terminated.
  *
  * <p>This test found a packed-ring recovery bug: a back end killed while a batch of completions was
  * written but not yet published left used elements behind the batch's first slot, which the driver read
@@ -97,19 +100,36 @@ class VhostUserBlkCrashIT {
     @ParameterizedTest(name = "{0} ring")
     @ValueSource(strings = {"split", "packed"})
     void killBackEndDuringWrites(String ring) throws Exception {
-        boolean packed = ring.equals("packed");
         String name = "vhost-blk-crash-" + ring;
+        Path dir = runDir(name);
+        Path img = tmp.resolve("disk.img");
+        Path sock = tmp.resolve("blk0.sock");
+        BackEndProcess backEnd = BackEndProcess.launcher(dir, device(sock, img));
+        restartsUnderWrites(kit, name, dir, ring.equals("packed"), backEnd, false, img, sock);
+    }
+
+    /** Where a run's console, initrd and back-end logs go: {@code target/guest-runs/NAME-PID}. */
+    static Path runDir(String name) throws IOException {
+        return Files.createDirectories(GuestKit.itestsBasedir().resolve("target").resolve("guest-runs")
+                .resolve(name + "-" + ProcessHandle.current().pid()));
+    }
+
+    /** The {@code --device} of the crash tests: blk0 on a file image at {@code sock}. */
+    static String device(Path sock, Path img) {
+        return "blk,id=blk0,socket=" + sock + ",backend=file,path=" + img + ",size=" + IMAGE_SIZE;
+    }
+
+    /**
+     * The workload of the class comment under {@code backEnd}, which is ended {@value #KILLS} times with
+     * requests in flight (SIGKILL, or with {@code sigterm} a clean SIGTERM) and started again each time;
+     * then the guest's read-back, its kernel log and the image are checked.
+     */
+    static void restartsUnderWrites(GuestKit kit, String name, Path dir, boolean packed, BackEndProcess backEnd,
+            boolean sigterm, Path img, Path sock) throws Exception {
         long seed = System.nanoTime();
         System.out.println(name + ": random seed " + seed + " (delays before the kills)");
         Random random = new Random(seed);
         byte[][] patterns = {bytes(AREA, 0x6b696c6c30L), bytes(AREA, 0x6b696c6c31L)};
-        Path img = tmp.resolve("disk.img");
-        Path sock = tmp.resolve("blk0.sock");
-        Path dir = GuestKit.itestsBasedir().resolve("target").resolve("guest-runs")
-                .resolve(name + "-" + ProcessHandle.current().pid());
-        Files.createDirectories(dir);
-        BackEndProcess backEnd = new BackEndProcess(dir,
-                "blk,id=blk0,socket=" + sock + ",backend=file,path=" + img + ",size=" + IMAGE_SIZE);
         List<String> kills = new ArrayList<>();
         List<Integer> caught = new ArrayList<>();
         long start = System.nanoTime();
@@ -140,17 +160,19 @@ class VhostUserBlkCrashIT {
                         area = inFlight < 0 ? "" : " (" + probe.describe() + ")";
                     }
                     int progress = progress(g.console());
-                    int exit = backEnd.kill();
+                    int exit = sigterm ? backEnd.terminate() : backEnd.kill();
                     caught.add(inFlight);
-                    kills.add("kill " + k + " at " + Duration.ofNanos(System.nanoTime() - start).toMillis()
+                    kills.add((sigterm ? "SIGTERM " : "SIGKILL ") + k + " at "
+                            + Duration.ofNanos(System.nanoTime() - start).toMillis()
                             + " ms, after " + progress + " guest writes, "
                             + (inFlight < 0 ? "in flight not observed" : inFlight + " marked in flight" + area)
                             + ", exit " + exit);
-                    if (exit != 137) {
-                        throw failure("back end " + backEnd.starts() + " ended with " + exit + ", not by SIGKILL (137)",
-                                g, backEnd);
+                    int wanted = sigterm ? 143 : 137;
+                    if (exit != wanted) {
+                        throw failure("back end " + backEnd.starts() + " ended with " + exit + ", not " + wanted
+                                + " (by " + (sigterm ? "SIGTERM" : "SIGKILL") + ")", g, backEnd);
                     }
-                    if (!Files.exists(sock, LinkOption.NOFOLLOW_LINKS)) {
+                    if (!sigterm && !Files.exists(sock, LinkOption.NOFOLLOW_LINKS)) {
                         throw failure("the killed back end left no socket file behind (nothing stale to replace)",
                                 g, backEnd);
                     }
@@ -222,8 +244,9 @@ class VhostUserBlkCrashIT {
                 assertArrayEquals(new byte[rest], read(file, DATA_OFFSET + AREA, rest), "above the writers' area");
             }
 
-            // a kill that caught requests in flight must have made a later back end resubmit something
-            if (caught.stream().anyMatch(n -> n > 0)) {
+            // a kill that caught requests in flight must have made a later back end resubmit something;
+            // SIGTERM lets the back end finish them (the guest's data and the image show that they were)
+            if (!sigterm && caught.stream().anyMatch(n -> n > 0)) {
                 check(r, resubmitted.stream().mapToInt(Integer::intValue).sum() > 0,
                         "kills caught requests in flight " + caught + " but no back end logged a resubmission: "
                                 + resubmitted + "\n" + backEnd.logs());

@@ -25,6 +25,12 @@ public final class EchoDevice extends AbstractVirtioDevice {
     public final AtomicInteger resets = new AtomicInteger();
     public final AtomicInteger served = new AtomicInteger();
     public volatile boolean hold;
+    /**
+     * While set, the device stops before each completion until the latch opens, as one busy with a
+     * request (on the ring's thread, holding its serve lock); it releases {@link #atGate} on getting there.
+     */
+    volatile java.util.concurrent.CountDownLatch completionGate;
+    final java.util.concurrent.Semaphore atGate = new java.util.concurrent.Semaphore(0);
     volatile java.util.function.IntPredicate holdPop = pop -> false;
     private int pops;
     final List<Integer> held = new ArrayList<>();
@@ -141,12 +147,32 @@ public final class EchoDevice extends AbstractVirtioDevice {
                     }
                     continue;
                 }
+                java.util.concurrent.CountDownLatch gate = completionGate;
+                if (gate != null) {
+                    atGate.release();
+                    awaitUninterruptibly(gate);
+                }
                 queue.addUsed(chain, echo(chain));
                 served.incrementAndGet();
             }
         } while (queue.enableNotifications());
         if (queue.publishUsed()) {
             activation.notifier().notifyUsed(index);
+        }
+    }
+
+    private static void awaitUninterruptibly(java.util.concurrent.CountDownLatch gate) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                gate.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

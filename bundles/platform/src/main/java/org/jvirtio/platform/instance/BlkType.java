@@ -4,8 +4,15 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 
-/** virtio-blk instances: {@code backend=file|memory|null}, {@code path}, {@code size}, {@code readonly}, {@code queues}, {@code packed}. */
+/**
+ * virtio-blk instances: {@code backend=file|memory|null} (default: file with a path, else memory),
+ * {@code path}, {@code size}, {@code readonly}, {@code queues}, {@code packed}.
+ */
 final class BlkType implements DeviceType {
+    /** QEMU's own limit on virtio queues per device (VIRTIO_QUEUE_MAX). */
+    static final int MAX_QUEUES = 1024;
+    /** A memory disk is one Java buffer: at most 2 GiB - 1, rounded down to whole sectors. */
+    static final long MAX_MEMORY_SIZE = Integer.MAX_VALUE & ~511L;
     static final String DEVICE_PID = "org.jvirtio.blk.device";
     /** Backend name to factory PID. */
     static final Map<String, String> BACKENDS = Map.of(
@@ -24,13 +31,18 @@ final class BlkType implements DeviceType {
     }
 
     @Override
+    public String backendName(InstanceKeys keys) {
+        return keys.choice("backend", keys.has("path") ? "file" : "memory", BACKENDS.keySet());
+    }
+
+    @Override
     public ComponentConfig backend(InstanceKeys keys) {
-        String backend = keys.choice("backend", keys.has("path") ? "file" : "memory", BACKENDS.keySet());
+        String backend = backendName(keys);
         Map<String, Object> p = new HashMap<>();
         long size = keys.size("size");
         p.put("readOnly", keys.flag("readonly", false));
         if (backend.equals("file")) {
-            p.put("path", keys.required("path"));
+            p.put("path", keys.path("path"));
             if (size > 0) {
                 p.put("size", size);
                 p.put("create", true); // created sparse if missing, as the launcher does
@@ -42,6 +54,9 @@ final class BlkType implements DeviceType {
             if (size == 0) {
                 throw keys.error("size", "missing (backend=" + backend + " needs size=BYTES)");
             }
+            if (backend.equals("memory") && size > MAX_MEMORY_SIZE) {
+                throw keys.error("size", size + " bytes: a memory disk holds at most " + MAX_MEMORY_SIZE);
+            }
             p.put("size", size);
         }
         return new ComponentConfig(BACKENDS.get(backend), p);
@@ -51,7 +66,7 @@ final class BlkType implements DeviceType {
     public ComponentConfig device(InstanceKeys keys) {
         Map<String, Object> p = new HashMap<>();
         p.put("serial", keys.id().length() <= 20 ? keys.id() : keys.id().substring(0, 20));
-        p.put("queues", keys.number("queues", 1, 1, 1024));
+        p.put("queues", keys.number("queues", 1, 1, MAX_QUEUES));
         p.put("readOnly", keys.flag("readonly", false));
         p.put("packed", keys.flag("packed", true));
         return new ComponentConfig(DEVICE_PID, p);

@@ -15,6 +15,9 @@ interface DeviceType {
     /** The keys this type reads, besides the transport's and {@code id}/{@code type}. */
     Set<String> keys();
 
+    /** The {@code backend} value in effect, e.g. {@code file}: the given one checked, or the type's default. */
+    String backendName(InstanceKeys keys);
+
     ComponentConfig backend(InstanceKeys keys);
 
     /** The device, without its {@code backend.target} (the instance adds it: it names a backend generation). */

@@ -1,5 +1,7 @@
 package org.jvirtio.platform.instance;
 
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -9,11 +11,12 @@ import java.util.regex.Pattern;
 
 /**
  * The keys of one device instance as the user wrote them (a file in {@code conf/}, a {@code --device}
- * option), read with the messages a user can act on: each names the instance and the key.
+ * option), read with the messages a user can act on: each names the instance and the key. A key given
+ * with an empty value is an error, not its default: {@code mtu=} is more likely a slip than a wish.
  */
 final class InstanceKeys {
-    /** What QEMU accepts as an id: a letter, then letters, digits, '-', '.', '_'. */
-    private static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]{0,63}");
+    /** What QEMU accepts as an id: a letter, then letters, digits, '-', '.', '_'. Also a switch's name. */
+    static final Pattern ID = Pattern.compile("[A-Za-z][A-Za-z0-9._-]{0,63}");
     private static final Pattern SIZE = Pattern.compile("([0-9]{1,19})([KMGT]?)", Pattern.CASE_INSENSITIVE);
 
     private final Map<String, String> keys;
@@ -27,7 +30,8 @@ final class InstanceKeys {
             throw new InstanceConfigException("a device instance needs id=NAME");
         }
         if (!ID.matcher(given).matches()) {
-            throw new InstanceConfigException("id=" + given + ": a letter, then letters, digits, '-', '.', '_'");
+            throw new InstanceConfigException("id=" + given
+                    + ": a letter, then up to 63 letters, digits, '-', '.', '_'");
         }
         this.id = given;
     }
@@ -57,9 +61,27 @@ final class InstanceKeys {
         return v;
     }
 
+    /** A file system path, required. */
+    String path(String key) {
+        String v = required(key);
+        try {
+            Path.of(v);
+        } catch (InvalidPathException e) {
+            throw error(key, "'" + v.replace("\0", "\\0") + "' is not a path (" + e.getReason() + ")");
+        }
+        return v;
+    }
+
+    /** The value of {@code key}, {@code otherwise} if it is not given; given empty is an error. */
     String text(String key, String otherwise) {
         String v = keys.get(key);
-        return v == null || v.isEmpty() ? otherwise : v;
+        if (v == null) {
+            return otherwise;
+        }
+        if (v.isEmpty()) {
+            throw error(key, "empty (leave the key out for its default)");
+        }
+        return v;
     }
 
     /** One of {@code choices} (case-insensitive), in lower case. */
@@ -74,7 +96,7 @@ final class InstanceKeys {
     /** {@code on|off|true|false|yes|no}. */
     boolean flag(String key, boolean otherwise) {
         String v = keys.get(key);
-        if (v == null || v.isEmpty()) {
+        if (v == null) {
             return otherwise;
         }
         switch (v.toLowerCase(Locale.ROOT)) {
@@ -89,7 +111,7 @@ final class InstanceKeys {
 
     int number(String key, int otherwise, int min, int max) {
         String v = keys.get(key);
-        if (v == null || v.isEmpty()) {
+        if (v == null) {
             return otherwise;
         }
         try {
@@ -103,10 +125,13 @@ final class InstanceKeys {
         throw error(key, "'" + v + "' is not a whole number from " + min + " to " + max);
     }
 
-    /** Bytes, with an optional K, M, G or T suffix (powers of 1024); 0 if not given. */
+    /**
+     * Bytes, with an optional K, M, G or T suffix (powers of 1024), positive and a multiple of 512 (a
+     * disk is whole sectors); 0 if not given.
+     */
     long size(String key) {
         String v = keys.get(key);
-        if (v == null || v.isEmpty()) {
+        if (v == null) {
             return 0;
         }
         Matcher m = SIZE.matcher(v);
@@ -120,14 +145,15 @@ final class InstanceKeys {
             };
             try {
                 long n = Long.parseLong(m.group(1));
-                if (n > 0 && n <= Long.MAX_VALUE >> shift) {
+                if (n > 0 && n <= Long.MAX_VALUE >> shift && ((n << shift) & 511) == 0) {
                     return n << shift;
                 }
             } catch (NumberFormatException e) {
                 // reported below
             }
         }
-        throw error(key, "'" + v + "' is not a size (bytes, or with K, M, G, T)");
+        throw error(key, "'" + v + "' is not a size (a positive multiple of 512 bytes, or a number with K, M, G, T;"
+                + " at most 8388607T)");
     }
 
     InstanceConfigException error(String key, String why) {

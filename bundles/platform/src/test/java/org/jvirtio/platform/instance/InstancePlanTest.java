@@ -58,39 +58,138 @@ class InstancePlanTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
         "blk,socket=s,path=p                              | a device instance needs id=NAME",
         "blk,id=9x,socket=s,path=p                        | id=9x: a letter",
+        "blk,id=has space,socket=s,path=p                 | id=has space: a letter",
+        "blk,id=,socket=s,path=p                          | a device instance needs id=NAME",
         "blk,id=b,path=p                                  | device b: socket: missing",
+        "blk,id=b,socket=,path=p                          | device b: socket: missing",
         "disk,id=b,socket=s                               | device b: type: 'disk' is not blk or net",
-        "blk,id=b,socket=s,path=p,colour=red              | device b: colour: unknown key(s)",
+        "blk,id=b,socket=s,path=p,colour=red              | device b: colour: unknown key(s); known: backend, client, drain_ms, id, packed, path, queues, readonly, reconnect, size, socket, transport, type",
         "blk,id=b,socket=s,path=p,transport=pci           | device b: transport: 'pci' is not one of [vhost-user]",
-        "blk,id=b,socket=s,backend=tape                   | device b: backend: 'tape' is not one of",
+        "blk,id=b,socket=s,backend=tape                   | device b: backend: 'tape' is not one of [file, memory, null]",
+        "blk,id=b,socket=s,backend=                       | device b: backend: empty",
+        "blk,id=b,socket=s,backend=file                   | device b: path: missing",
+        "blk,id=b,socket=s,backend=file,path=             | device b: path: missing",
+        "blk,id=b,socket=s                                | device b: size: missing (backend=memory needs size=BYTES)",
         "blk,id=b,socket=s,backend=memory                 | device b: size: missing (backend=memory needs size=BYTES)",
+        "blk,id=b,socket=s,backend=null                   | device b: size: missing (backend=null needs size=BYTES)",
         "blk,id=b,socket=s,backend=memory,size=1M,path=p  | device b: path: only backend=file has a path",
+        "blk,id=b,socket=s,backend=null,size=1M,path=p    | device b: path: only backend=file has a path",
+        "blk,id=b,socket=s,backend=memory,size=2G         | device b: size: 2147483648 bytes: a memory disk holds at most 2147483136",
         "blk,id=b,socket=s,path=p,size=12Q                | device b: size: '12Q' is not a size",
+        "blk,id=b,socket=s,path=p,size=0                  | device b: size: '0' is not a size (a positive multiple of 512 bytes",
+        "blk,id=b,socket=s,path=p,size=1000               | device b: size: '1000' is not a size",
+        "blk,id=b,socket=s,path=p,size=-512               | device b: size: '-512' is not a size",
+        "blk,id=b,socket=s,path=p,size=1.5G               | device b: size: '1.5G' is not a size",
+        "blk,id=b,socket=s,path=p,size=1P                 | device b: size: '1P' is not a size",
+        "blk,id=b,socket=s,path=p,size=                   | device b: size: '' is not a size",
+        "blk,id=b,socket=s,path=p,size=99999999999999999999 | device b: size: '99999999999999999999' is not a size",
+        "blk,id=b,socket=s,path=p,size=9999999999999999999 | device b: size: '9999999999999999999' is not a size",
+        "blk,id=b,socket=s,path=p,size=8388608T           | device b: size: '8388608T' is not a size",
         "blk,id=b,socket=s,path=p,readonly=maybe          | device b: readonly: 'maybe' is not on or off",
+        "blk,id=b,socket=s,path=p,readonly=               | device b: readonly: '' is not on or off",
+        "blk,id=b,socket=s,path=p,packed=1                | device b: packed: '1' is not on or off",
         "blk,id=b,socket=s,path=p,queues=0                | device b: queues: '0' is not a whole number from 1 to 1024",
+        "blk,id=b,socket=s,path=p,queues=1025             | device b: queues: '1025' is not a whole number from 1 to 1024",
+        "blk,id=b,socket=s,path=p,queues=two              | device b: queues: 'two' is not a whole number from 1 to 1024",
+        "blk,id=b,socket=s,path=p,client=maybe            | device b: client: 'maybe' is not on or off",
+        "blk,id=b,socket=s,path=p,client=                 | device b: client: '' is not on or off",
+        "blk,id=b,socket=s,path=p,reconnect=2             | device b: reconnect: only with client=on",
+        "blk,id=b,socket=s,path=p,client=off,reconnect=2  | device b: reconnect: only with client=on",
         "blk,id=b,socket=s,path=p,client=on,reconnect=0   | device b: reconnect: '0' is not a whole number from 1 to 3600",
-        "net,id=n,socket=s,mac=01:00:5e:00:00:01          | device n: mac: '01:00:5e:00:00:01' is not a unicast address",
-        "net,id=n,socket=s,mac=52:54:00:00:01             | device n: mac:",
-        "net,id=n,socket=s,mtu=67                         | device n: mtu: '67' is not a whole number from 68 to 65535",
-        "net,id=n,socket=s,backend=tap                    | device n: ifname: missing",
-        "net,id=n,socket=s,backend=tap,ifname=a/b         | device n: ifname: 'a/b' is not an interface name",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=-1  | device b: reconnect: '-1' is not a whole number from 1 to 3600",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=1.5 | device b: reconnect: '1.5' is not a whole number",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=1s  | device b: reconnect: '1s' is not a whole number",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=    | device b: reconnect: '' is not a whole number",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=3601 | device b: reconnect: '3601' is not a whole number from 1 to 3600",
+        "blk,id=b,socket=s,path=p,client=on,reconnect=99999999999 | device b: reconnect: '99999999999' is not a whole number",
+        "blk,id=b,socket=s,path=p,drain_ms=600001         | device b: drain_ms: '600001' is not a whole number from 0 to 600000",
+        "net,id=n,socket=s,colour=red                     | device n: colour: unknown key(s); known: backend, client, drain_ms, id, ifname, mac, mrg_rxbuf, mtu, packed, queues, reconnect, socket, switch, transport, type",
+        "net,id=n,socket=s,path=i                         | device n: path: unknown key(s)",
+        "net,id=1net,socket=s                             | id=1net: a letter",
+        "net,id=n,switch=lan0                             | device n: socket: missing",
+        "net,id=n,socket=s,backend=bridge                 | device n: backend: 'bridge' is not one of [sink, switch, tap]",
+        "net,id=n,socket=s,backend=                       | device n: backend: empty",
+        "net,id=n,socket=s,switch=                        | device n: switch: empty",
+        "net,id=n,socket=s,switch=lan/0                   | device n: switch: 'lan/0' is not a switch name",
         "net,id=n,socket=s,backend=sink,switch=lan0       | device n: switch: only backend=switch has a switch",
+        "net,id=n,socket=s,backend=tap,switch=lan0,ifname=t0 | device n: switch: only backend=switch has a switch",
+        "net,id=n,socket=s,backend=tap                    | device n: ifname: missing",
+        "net,id=n,socket=s,backend=tap,ifname=            | device n: ifname: missing",
+        "net,id=n,socket=s,backend=tap,ifname=a-very-long-name | device n: ifname: 'a-very-long-name' is not an interface name",
+        "net,id=n,socket=s,backend=tap,ifname=a/b         | device n: ifname: 'a/b' is not an interface name",
+        "net,id=n,socket=s,backend=tap,ifname=tap 0       | device n: ifname: 'tap 0' is not an interface name",
+        "net,id=n,socket=s,backend=tap,ifname=..          | device n: ifname: '..' is not an interface name",
+        "net,id=n,socket=s,backend=tap,ifname=.           | device n: ifname: '.' is not an interface name",
         "net,id=n,socket=s,ifname=tap0                    | device n: ifname: only backend=tap has an ifname",
+        "net,id=n,socket=s,backend=sink,ifname=tap0       | device n: ifname: only backend=tap has an ifname",
+        "net,id=n,socket=s,mac=52:54:00:00:01             | device n: mac: '52:54:00:00:01' is not a unicast address",
+        "net,id=n,socket=s,mac=52-54-00-12-34-56          | device n: mac: '52-54-00-12-34-56' is not a unicast address",
+        "net,id=n,socket=s,mac=52:54:00:12:34:5g          | device n: mac: '52:54:00:12:34:5g' is not a unicast address",
+        "net,id=n,socket=s,mac=525400123456               | device n: mac: '525400123456' is not a unicast address",
+        "net,id=n,socket=s,mac=                           | device n: mac: missing",
+        "net,id=n,socket=s,mac=01:00:5e:00:00:01          | device n: mac: '01:00:5e:00:00:01' is not a unicast address",
+        "net,id=n,socket=s,mac=ff:ff:ff:ff:ff:ff          | device n: mac: 'ff:ff:ff:ff:ff:ff' is not a unicast address",
+        "net,id=n,socket=s,mac=00:00:00:00:00:00          | device n: mac: '00:00:00:00:00:00' is not a unicast address",
+        "net,id=n,socket=s,mtu=67                         | device n: mtu: '67' is not a whole number from 68 to 65517",
+        "net,id=n,socket=s,mtu=65518                      | device n: mtu: '65518' is not a whole number from 68 to 65517",
+        "net,id=n,socket=s,mtu=1.5k                       | device n: mtu: '1.5k' is not a whole number",
+        "net,id=n,socket=s,mtu=                           | device n: mtu: '' is not a whole number",
+        "net,id=n,socket=s,queues=0                       | device n: queues: '0' is not a whole number from 1 to 511",
+        "net,id=n,socket=s,queues=512                     | device n: queues: '512' is not a whole number from 1 to 511",
+        "net,id=n,socket=s,queues=two                     | device n: queues: 'two' is not a whole number from 1 to 511",
+        "net,id=n,socket=s,packed=sometimes               | device n: packed: 'sometimes' is not on or off",
+        "net,id=n,socket=s,mrg_rxbuf=1                    | device n: mrg_rxbuf: '1' is not on or off",
+        "net,id=n,socket=s,client=on,reconnect=3601       | device n: reconnect: '3601' is not a whole number from 1 to 3600",
+        "net,id=n,socket=s,reconnect=2                    | device n: reconnect: only with client=on",
     })
     void refusesWithTheDeviceAndTheKey(String spec, String message) {
-        assertThatThrownBy(() -> plan(spec)).isInstanceOf(InstanceConfigException.class).hasMessageContaining(message);
+        assertThatThrownBy(() -> plan(spec)).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining(message.trim())
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"512,512", "4096,4096", "1k,1024", "2K,2048", "3m,3145728", "1g,1073741824", "1T,1099511627776",
+            "8388607T,9223370937343148032"})
+    void sizes(String text, long bytes) {
+        assertThat(plan("blk,id=b,socket=s,path=i,size=" + text).backend().properties()).containsEntry("size", bytes);
     }
 
     @Test
-    void specSyntaxIsQemus() {
-        assertThat(DeviceSpecs.parse("blk,id=a,path=x,,y")).containsExactly(Map.entry("type", "blk"),
-                Map.entry("id", "a"), Map.entry("path", "x,y"));
-        assertThatThrownBy(() -> DeviceSpecs.parse("blk,id=a,id=b")).hasMessageContaining("id given twice");
-        assertThatThrownBy(() -> DeviceSpecs.parse("blk,id")).hasMessageContaining("'id' is not key=value");
-        assertThat(DeviceSpecs.check(DeviceSpecs.parse("net,id=net0,socket=s"))).isEqualTo("net0");
+    void aPathWithANulIsRefused() {
+        assertThatThrownBy(() -> plan("blk,id=b,socket=a\0b,path=x")).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining("device b: socket: 'a\\0b' is not a path");
+        assertThatThrownBy(() -> plan("blk,id=b,socket=s,path=x\0y")).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining("device b: path: 'x\\0y' is not a path");
+    }
+
+    @Test
+    void limitsAreAccepted() {
+        assertThat(plan("blk,id=b,socket=s,path=i,queues=1024").device().properties()).containsEntry("queues", 1024);
+        assertThat(plan("blk,id=b,socket=s,backend=memory,size=2147483136").backend().properties())
+                .containsEntry("size", 2147483136L);
+        assertThat(plan("net,id=n,socket=s,mtu=68").device().properties()).containsEntry("mtu", 68);
+        assertThat(plan("net,id=n,socket=s,mtu=65517").device().properties()).containsEntry("mtu", 65517);
+        assertThat(plan("net,id=n,socket=s,queues=511").device().properties()).containsEntry("queues", 511);
+        assertThat(plan("net,id=n,socket=s,client=on,reconnect=3600").reconnectSeconds()).isEqualTo(3600);
+        assertThat(plan("net,id=n,socket=s,backend=tap,ifname=jv-tap0.x").backend().properties())
+                .containsEntry("ifname", "jv-tap0.x");
+        assertThat(plan("blk,id=b,socket=s,path=i,readonly=yes,packed=false").device().properties())
+                .containsEntry("readOnly", true).containsEntry("packed", false);
+    }
+
+    @Test
+    void planNamesWhatTheLauncherNeeds() {
+        InstancePlan p = plan("net,id=n,socket=/run/q.sock,client=on,reconnect=7,backend=sink");
+        assertThat(p).extracting(InstancePlan::type, InstancePlan::backendName, InstancePlan::socket,
+                InstancePlan::client, InstancePlan::reconnectSeconds)
+                .containsExactly("net", "sink", "/run/q.sock", true, 7);
+        assertThat(plan("blk,id=b,socket=s,path=p").backendName()).isEqualTo("file");
+        assertThat(plan("blk,id=b,socket=s,size=1M").backendName()).isEqualTo("memory");
+        assertThat(p.keys()).containsEntry("reconnect", "7");
     }
 
     @Test

@@ -75,6 +75,8 @@ public final class Connection implements Runnable {
     boolean active;
     InflightArea inflight;
     private volatile boolean closing;
+    /** Set by {@link #close()} before it unplugs the rings; guarded by {@link #lock}. */
+    private boolean leaving;
     private String broken;
 
     /** @param counters the back end's counters of each ring, grown to this device's queue count as needed */
@@ -126,10 +128,34 @@ public final class Connection implements Runnable {
         }
     }
 
-    /** Ends the connection from another thread (server shutdown). */
+    /**
+     * Ends the connection from another thread (server shutdown). The rings are taken from the device
+     * first, with everything it completed published and signalled, and only then does the socket close:
+     * a front end that sees its back end go cannot ask where the rings stopped (GET_VRING_BASE fails) and
+     * resumes them at the used index it finds then (QEMU), so a completion published after the socket
+     * closed would make the next back end serve ring entries again that the driver has already seen
+     * used (and may have reused). Chains the device still holds stay in flight in the in-flight area,
+     * for the next back end to resubmit.
+     */
     public void close() {
+        synchronized (lock) {
+            leaving = true; // no ring is plugged again from here on (plugIfRunnable)
+            for (VringState ring : rings) {
+                quiescedQuietly(ring, () -> {
+                    if (ring.slot.vring() != null && ring.slot.publishUsed()) {
+                        notifyDriver(ring.index);
+                    }
+                    ring.slot.unplug();
+                });
+            }
+        }
         closing = true;
         socket.close();
+    }
+
+    /** Whether {@link #close()} has begun: rings stay unplugged. Guarded by the connection lock. */
+    boolean isLeaving() {
+        return leaving;
     }
 
     // ------------------------------------------------------------------ dispatch

@@ -20,6 +20,9 @@ import org.jvirtio.vring.Vrings;
 final class RingControl {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.vhostuser");
 
+    /** A packed ring's first position: index 0, wrap counter 1. */
+    private static final int PACKED_FIRST_POSITION = 1 << 15;
+
     private final Connection c;
 
     RingControl(Connection connection) {
@@ -110,11 +113,32 @@ final class RingControl {
         ring.vring = vring;
         ring.tracking = tracking;
         ring.staleViews = false;
+        ring.resumed = vring.usedPosition() != (vring.isPacked() ? PACKED_FIRST_POSITION : 0);
         LOG.log(Level.INFO, "{0}: ring {1} started: {2} entries, {3}, avail 0x{4}, used 0x{5}, in-flight tracking {6}",
                 c.name, ring.index, ring.num, vring.isPacked() ? "packed" : "split",
                 Integer.toHexString(vring.availPosition()), Integer.toHexString(vring.usedPosition()),
                 tracking == null ? "off" : "on");
         plugIfRunnable(ring);
+        if (ring.call != null) {
+            interruptIfResumed(ring);
+        }
+    }
+
+    /**
+     * One interrupt on a resumed ring's current call descriptor. A back end killed between publishing
+     * the used index and signalling its call eventfd leaves completions the driver was never told of;
+     * the front end, reconnecting, finds nothing left in flight, and a driver that sleeps until it is
+     * interrupted (Linux virtio-blk) would wait forever. A spurious interrupt costs the driver one look
+     * at the used ring. QEMU sends the guest's call descriptor after the kick descriptor (unmasking it
+     * once the device runs), so {@link RingRequests} calls this for a call descriptor that arrives while
+     * the ring is started, and {@link #start} for one that came before.
+     */
+    void interruptIfResumed(VringState ring) {
+        if (ring.vring != null && ring.resumed) {
+            LOG.log(Level.DEBUG, "{0}: ring {1} resumed at used 0x{2}: interrupting the driver once", c.name,
+                    ring.index, Integer.toHexString(ring.vring.usedPosition()));
+            c.notifyDriver(ring.index);
+        }
     }
 
     /** A tracker over the ring's region of the in-flight area, or null without one (or a mismatching one). */
@@ -134,7 +158,7 @@ final class RingControl {
 
     /** Serves the ring to the device if it is started, enabled and the device is not waiting for a reset. */
     void plugIfRunnable(VringState ring) {
-        if (ring.vring == null || !ring.enabled || c.needsReset || ring.slot.vring() != null) {
+        if (ring.vring == null || !ring.enabled || c.needsReset || ring.slot.vring() != null || c.isLeaving()) {
             return;
         }
         if (ring.tracking == null) {
@@ -181,6 +205,7 @@ final class RingControl {
         ring.vring = null;
         ring.tracking = null;
         ring.staleViews = false;
+        ring.resumed = false;
     }
 
     /**

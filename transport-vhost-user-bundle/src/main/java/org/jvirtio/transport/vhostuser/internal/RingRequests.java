@@ -127,6 +127,7 @@ final class RingRequests {
             case SET_VRING_CALL:
                 closeCall(ring);
                 ring.call = fd;
+                rings.interruptIfResumed(ring);
                 return Result.OK;
             default:
                 if (ring.err != null) {

@@ -44,6 +44,12 @@ final class VringState {
     DeviceVring vring;
     /** In-flight recording for this ring (INFLIGHT_SHMFD), or null. */
     InflightTracker tracking;
+    /**
+     * Started at a used position another server of the ring left (an earlier back end, a killed one):
+     * that server may have published completions and died before it signalled them, so the driver gets
+     * an interrupt on every call descriptor this ring gets while started ({@link RingControl#start}).
+     */
+    boolean resumed;
 
     /**
      * Started ring kept on the views of a replaced memory table because the device held chains then;

@@ -1,0 +1,70 @@
+package org.jvirtio.platform.instance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** A command line's {@code --device} values: syntax, default ids, devices checked against each other, the help text. */
+class DeviceSpecsTest {
+
+    @Test
+    void syntaxIsQemus() {
+        assertThat(DeviceSpecs.parse("blk,id=a,path=x,,y")).containsExactly(Map.entry("type", "blk"),
+                Map.entry("id", "a"), Map.entry("path", "x,y"));
+        assertThat(DeviceSpecs.format(DeviceSpecs.parse("blk,id=a,path=x,,y,socket=s"))).isEqualTo(
+                "blk,id=a,path=x,,y,socket=s");
+        assertThat(DeviceSpecs.check(DeviceSpecs.parse("net,id=net0,socket=s"))).isEqualTo("net0");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "blk,id=a,id=b                | --device blk,id=a,id=b: id given twice",
+        "blk,id                       | --device blk,id: 'id' is not key=value",
+        "blk,socket=s,,path=i,        | --device blk,socket=s,,path=i,: empty element",
+        "blk,,socket=s                | --device blk,,socket=s: unknown device type 'blk,socket=s' (blk or net)",
+        "tape,socket=s                | --device tape,socket=s: unknown device type 'tape' (blk or net)",
+        "blk,=x                       | '=x' is not key=value",
+    })
+    void badSyntax(String spec, String message) {
+        assertThatThrownBy(() -> DeviceSpecs.commandLine(List.of(spec))).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining(message.trim());
+    }
+
+    @Test
+    void devicesWithoutIdAreNamedByTypeAndPosition() {
+        List<InstancePlan> plans = DeviceSpecs.commandLine(List.of("blk,socket=a,path=x", "net,socket=b",
+                "blk,id=third,socket=c,backend=null,size=1M"));
+        assertThat(plans).extracting(InstancePlan::id).containsExactly("blk0", "net1", "third");
+        assertThat(DeviceSpecs.format(plans.get(1).keys())).isEqualTo("net,socket=b,id=net1");
+        assertThat(plans.get(1).device().properties()).containsEntry("mac", NetType.defaultMac("net1"));
+    }
+
+    @ParameterizedTest(name = "[{index}] {0}")
+    @CsvSource(delimiter = '|', value = {
+        "blk,socket=a,path=x ; blk,id=blk0,socket=b,path=y                        | two devices have id=blk0",
+        "blk,socket=a,path=x ; blk,socket=./a,path=y                              | device blk1: socket: two devices listen on socket=./a",
+        "blk,socket=a,path=x,client=on ; blk,socket=a,path=y,client=on            | device blk1: socket: two devices connect to socket=a",
+        "blk,socket=a,path=x,client=on ; blk,socket=a,path=y                      | device blk1: socket: two devices listen on socket=a",
+        "net,socket=a ; blk,socket=./a,path=x                                     | two devices listen on socket=./a",
+        "net,socket=a,mac=52:54:00:00:00:01 ; net,socket=b,mac=52:54:00:00:00:01  | device net1: mac: two devices have mac=52:54:00:00:00:01",
+        "net,id=x,socket=a ; net,socket=b,mac=MAC_OF_X                            | device net1: mac: two devices have mac=",
+        "net,socket=a ; net,socket=b,mtu=9                                        | device net1: mtu: '9'",
+    })
+    void devicesAreCheckedAgainstEachOther(String line, String message) {
+        List<String> specs = List.of(line.replace("MAC_OF_X", NetType.defaultMac("x")).split(" ; "));
+        assertThatThrownBy(() -> DeviceSpecs.commandLine(specs)).isInstanceOf(InstanceConfigException.class)
+                .hasMessageContaining(message.trim());
+    }
+
+    @Test
+    void helpDocumentsEveryKey() {
+        DeviceSpecs.keysByType().forEach((type, keys) -> keys.stream().filter(k -> !k.equals("type"))
+                .forEach(k -> assertThat(DeviceSpecs.keyHelp()).as(type + " key " + k).contains("  " + k + "=")));
+    }
+}
