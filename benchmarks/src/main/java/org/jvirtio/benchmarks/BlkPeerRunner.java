@@ -20,7 +20,7 @@ import org.jvirtio.transport.vhostuser.VhostUserFrontend;
 /**
  * The vhost-user-blk peer comparison: the same Java front end ({@link BlkRandomReads}: 4 KiB random
  * reads, split ring, one queue, busy-polling) against jvirtio's back end (the distribution launcher,
- * {@code java -jar jvirtio.jar --device blk,...,backend=null,size=1G}) and against
+ * {@code java -jar jvirtio-launcher.jar --device blk,...,backend=null,size=1G}) and against
  * {@code qemu-storage-daemon} exporting a 1 GiB {@code null-co} node, each in its own process, started
  * fresh for every run. Runs are interleaved: per round, per queue depth, one run of each peer in turn.
  * A run warms up, then counts completions over the measured window and reads the utime+stime of the
@@ -29,7 +29,7 @@ import org.jvirtio.transport.vhostuser.VhostUserFrontend;
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar org.jvirtio.benchmarks.BlkPeerRunner \
  *     [--rounds 6] [--depths 1,32] [--warmup 2] [--measure 5] [--pause 8] \
- *     [--jar distribution/target/jvirtio.jar] [--out benchmarks/target/blk-results]
+ *     [--jar distribution/target/jvirtio-launcher.jar] [--out benchmarks/target/blk-results]
  * </pre>
  *
  * Prints one line per run and at the end the markdown tables of RESULTS.md (per-round IOPS, medians,
@@ -51,7 +51,7 @@ public final class BlkPeerRunner {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opt = new LinkedHashMap<>(Map.of("rounds", "6", "depths", "1,32", "warmup", "2",
-                "measure", "5", "pause", "8", "jar", "distribution/target/jvirtio.jar",
+                "measure", "5", "pause", "8", "jar", "distribution/target/jvirtio-launcher.jar",
                 "out", "benchmarks/target/blk-results", "peers", "jvirtio,qsd"));
         opt.put("peer-jvm-options", ""); // diagnostics only, e.g. -Xlog:gc*:file=gc.log (none in RESULTS.md)
         for (int i = 0; i + 1 < args.length; i += 2) {
