@@ -36,9 +36,6 @@ import org.jvirtio.device.net.QueueMetrics;
  * parts, less room than the header) is used at once with length 0 and counted.
  */
 public final class RxQueue {
-    /** Frames up to this length are staged behind their header and written to the guest in one copy. */
-    private static final int STAGED_FRAME = 256;
-
     private final int index;
     private final DeviceQueue queue;
     private final DescriptorChain chain;
@@ -51,13 +48,10 @@ public final class RxQueue {
     /** {@link #header} as the buffer guest memory copies from, so that no copy wraps it anew. */
     private final ByteBuffer headerBuffer = ByteBuffer.wrap(header);
     /**
-     * The header of a frame that has no offload and takes one buffer (num_buffers 1, all else 0),
-     * followed by room for a short frame: filled once, so a frame written in one chain costs no header
-     * fill.
+     * The header of a frame that has no offload and takes one buffer (num_buffers 1, all else 0):
+     * filled once, so a frame written into one chain costs no header fill.
      */
-    private final ByteBuffer staged = oneBufferHeader(NetHeader.SIZE + STAGED_FRAME);
-    /** The same header alone, for longer frames. */
-    private final ByteBuffer oneBufferHeader = oneBufferHeader(NetHeader.SIZE);
+    private final ByteBuffer oneBufferHeader = oneBufferHeader();
     private final Object lock;
     private int heldCount;
     private boolean unpublished;
@@ -83,8 +77,8 @@ public final class RxQueue {
         }
     }
 
-    private static ByteBuffer oneBufferHeader(int capacity) {
-        ByteBuffer b = ByteBuffer.allocate(capacity);
+    private static ByteBuffer oneBufferHeader() {
+        ByteBuffer b = ByteBuffer.allocate(NetHeader.SIZE);
         b.put(NetHeader.NUM_BUFFERS, (byte) 1); // little-endian 1; every other field 0
         return b;
     }
@@ -210,16 +204,8 @@ public final class RxQueue {
         GuestMemory memory = chain.memory();
         int position = frame.position();
         try {
-            if (length <= STAGED_FRAME) {
-                // one guest-memory copy instead of two: each checks and resolves its range, which for
-                // a short frame costs more than copying the frame once more on the heap
-                staged.limit(NetHeader.SIZE + length).position(0);
-                staged.put(NetHeader.SIZE, frame, position, length);
-                memory.write(address, staged);
-            } else {
-                memory.write(address, oneBufferHeader.clear());
-                memory.write(address + NetHeader.SIZE, frame);
-            }
+            memory.write(address, oneBufferHeader.clear());
+            memory.write(address + NetHeader.SIZE, frame);
         } catch (GuestMemoryException e) {
             metrics.increment(NetCounter.RX_GUEST_MEMORY);
             queue.addUsed(chain, 0);
