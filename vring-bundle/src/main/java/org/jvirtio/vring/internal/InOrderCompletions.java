@@ -21,6 +21,8 @@ final class InOrderCompletions {
     private int popIndex;
     private int releaseIndex;
     private int outstanding;
+    /** Completions recorded but held back behind an earlier chain. */
+    private int waiting;
 
     InOrderCompletions(int capacity, Sink sink) {
         this.capacity = capacity;
@@ -42,16 +44,34 @@ final class InOrderCompletions {
         return done[id];
     }
 
+    /**
+     * Takes {@code id} off the line if it is at the front and nothing is held back: a device that
+     * completes in pop order (a receive queue) then pays neither the bookkeeping of {@link #complete}
+     * nor the call through the sink. The caller writes the used element itself.
+     *
+     * @return false if {@code id} must go through {@link #complete} instead
+     */
+    boolean releaseIfFirst(int id) {
+        if (waiting != 0 || outstanding == 0 || popOrder[releaseIndex] != id) {
+            return false;
+        }
+        releaseIndex = releaseIndex + 1 == capacity ? 0 : releaseIndex + 1;
+        outstanding--;
+        return true;
+    }
+
     /** Records that {@code id} is complete, and releases every completion now at the front of the line. */
     void complete(int id, int writtenLength) {
         length[id] = writtenLength;
         done[id] = true;
+        waiting++;
         while (outstanding > 0) {
             int next = popOrder[releaseIndex];
             if (!done[next]) {
                 return;
             }
             done[next] = false;
+            waiting--;
             releaseIndex = releaseIndex + 1 == capacity ? 0 : releaseIndex + 1;
             outstanding--;
             sink.used(next, length[next]);

@@ -356,7 +356,7 @@ public final class PackedDeviceQueue implements DeviceVring {
                     + " ring slots, not " + ringSlots);
         }
         inFlight--;
-        if (!inOrder) {
+        if (!inOrder || inOrderCompletions.releaseIfFirst(head)) {
             held[head] = false;
             writeUsed(head, ringSlots, writtenLength);
             return;

@@ -283,7 +283,7 @@ public final class SplitDeviceQueue implements DeviceVring {
         if (head < 0 || head >= size || !held[head] || (inOrder && inOrderCompletions.isWaiting(head))) {
             throw new IllegalArgumentException("head " + head + " is not held by the device");
         }
-        if (!inOrder) {
+        if (!inOrder || inOrderCompletions.releaseIfFirst(head)) {
             writeUsed(head, writtenLength);
             return;
         }

@@ -195,8 +195,24 @@ public final class GuestMemoryMap implements GuestMemory {
      */
     private void copy(long address, ByteBuffer buffer, boolean toGuest) {
         int length = buffer.remaining();
-        require(address, length);
         int position = buffer.position();
+        // Fast path: inside the first region and one of its views (a packet buffer, nearly always):
+        // one range check, no search. address >= firstStart >= 0, so firstEnd - address cannot overflow.
+        if (address >= firstStart && length <= firstEnd - address) {
+            long offset = address - firstStart;
+            ByteBuffer view = views[0][(int) (offset >>> VIEW_SHIFT)];
+            int inView = (int) (offset & VIEW_MASK);
+            if (length <= view.capacity() - inView) {
+                if (toGuest) {
+                    view.put(inView, buffer, position, length);
+                } else {
+                    buffer.put(position, view, inView, length);
+                }
+                buffer.position(position + length);
+                return;
+            }
+        }
+        require(address, length);
         long a = address;
         int left = length;
         while (left > 0) {

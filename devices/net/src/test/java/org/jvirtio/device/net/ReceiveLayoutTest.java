@@ -73,6 +73,49 @@ class ReceiveLayoutTest {
         assertThat(rig.device.metrics(0).get(NetCounter.RX_NO_BUFFER)).isEqualTo(1);
     }
 
+    /**
+     * One batch over one-buffer chains (written straight from the popped chain: a short frame behind
+     * its header in one copy, a long one in two) and a chain too small for its frame in between (the
+     * frame then spans two chains through the held ones); every byte and the batch's counters.
+     */
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void aBatchMixesOneBufferFramesAndAFrameSpanningChains(boolean packed) throws Exception {
+        NetRig rig = new NetRig(packed);
+        for (int size : new int[] {2048, 2048, 64, 2048, 2048}) {
+            rig.postRx(0, size);
+        }
+        int[] lengths = {60, 1400, 150, 60};
+        ByteBuffer[] batch = new ByteBuffer[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            batch[i] = ByteBuffer.wrap(Frames.frame(Frames.mac(1), Frames.mac(2), lengths[i], 10 + i));
+        }
+        assertThat(rig.backend.sink.receive(batch, batch.length)).isEqualTo(batch.length);
+        rig.backend.sink.flush();
+
+        for (int i : new int[] {0, 1}) {
+            NetRig.Used u = rig.pollRx(0);
+            assertPlainHeader(u.bytes(), 1);
+            assertThat(Arrays.copyOfRange(u.bytes(), NetHeader.SIZE, u.bytes().length)).isEqualTo(batch[i].array());
+        }
+        NetRig.Used head = rig.pollRx(0);
+        NetRig.Used tail = rig.pollRx(0);
+        assertPlainHeader(head.bytes(), 2);
+        assertThat(head.bytes()).hasSize(64);
+        assertThat(Arrays.copyOfRange(concat(head.bytes(), tail.bytes()), NetHeader.SIZE, NetHeader.SIZE + 150))
+                .isEqualTo(batch[2].array());
+        NetRig.Used last = rig.pollRx(0);
+        assertPlainHeader(last.bytes(), 1);
+        assertThat(Arrays.copyOfRange(last.bytes(), NetHeader.SIZE, last.bytes().length)).isEqualTo(batch[3].array());
+        assertThat(rig.pollRx(0)).isNull();
+        for (int i = 0; i < batch.length; i++) {
+            assertThat(batch[i].position()).isZero();
+            assertThat(batch[i].remaining()).isEqualTo(lengths[i]);
+        }
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(4);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_BYTES)).isEqualTo(60 + 1400 + 150 + 60);
+    }
+
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
     void withMergeableBuffersAFrameSpansChainsAndTheFirstSaysHowMany(boolean packed) throws Exception {
