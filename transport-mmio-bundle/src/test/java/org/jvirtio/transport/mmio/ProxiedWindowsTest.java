@@ -38,7 +38,8 @@ class ProxiedWindowsTest {
 
     /** What the proxy saw: every setIntx call in order. */
     private static final class RecordingInterrupts implements PciInterrupts {
-        final List<Boolean> calls = new ArrayList<>();
+        /** Sized up front: recording a call on the measured thread must not allocate. */
+        final List<Boolean> calls = new ArrayList<>(1 << 16);
         MmioInterruptLine driverLine = level -> { };
 
         @Override
@@ -241,6 +242,42 @@ class ProxiedWindowsTest {
             assertThat(d.readSector(0, 2, 512)).isEqualTo(after);
             assertThat(h.function.counters().get("remaps")).as("one map change, one remap").isEqualTo(1);
         }
+    }
+
+    @Test
+    void perRequestBarAccessesDoNotAllocate() throws Exception {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(threads.isThreadAllocatedMemorySupported());
+        threads.setThreadAllocatedMemoryEnabled(true);
+        int rounds = 20_000;
+        try (Harness h = new Harness()) {
+            h.driver.probe(-1L);
+            h.driver.setupQueue(0);
+            h.driver.driverOk();
+            assertThat(h.driver.writeSector(0, 0, MmioDriver.pattern(512, 1))).isEqualTo(BlockProtocol.S_OK);
+            long sink = 0;
+            for (int i = 0; i < 5 * rounds; i++) { // warm-up: compile the paths
+                sink += barAccesses(h.function);
+            }
+            long thread = Thread.currentThread().getId();
+            long before = threads.getThreadAllocatedBytes(thread);
+            for (int i = 0; i < rounds; i++) {
+                sink += barAccesses(h.function);
+            }
+            long allocated = threads.getThreadAllocatedBytes(thread) - before;
+            assertThat(sink).isNotZero();
+            assertThat(allocated).as("bytes allocated by %d rounds", rounds).isLessThan(1_000);
+        }
+    }
+
+    /** What the guest does per request, as the proxy forwards it: notify, interrupt status and ACK, a config read. */
+    private static long barAccesses(PciFunction f) {
+        int base = WINDOW * WINDOW_SIZE;
+        f.writeBar(0, base + QUEUE_NOTIFY, 4, 0);
+        long isr = f.readBar(0, base + INTERRUPT_STATUS, 4);
+        f.writeBar(0, base + INTERRUPT_ACK, 4, isr);
+        return f.readBar(0, base + CONFIG, 4) + f.readBar(0, base + STATUS, 4) + f.readConfig(0x06, 2);
     }
 
     @Test
