@@ -269,4 +269,108 @@ class MmioProxyGuestIT {
         check(r, actualPages == BALLOON_PAGES, "balloon actual " + actualPages);
         check(r, r.value("HVC-DONE ").equals("DONE"), "second line to the guest: " + r.value("HVC-DONE "));
     }
+
+    /**
+     * Two slots, one window each, in one table: each window sits in its own function's BAR and takes its
+     * own function's interrupt line (the _CRS reads both at run time), and each disk works.
+     */
+    @org.junit.jupiter.api.Test
+    void twoSlotsEachWithItsOwnBarAndLine() throws Exception {
+        int[] slots = {4, 5};
+        byte[][] patterns = {bytes(PATTERN, 51), bytes(PATTERN, 53)};
+        MemoryBackend[] disks = {MemoryBackend.of(DISK, true), MemoryBackend.of(DISK, true)};
+        VirtioMmioSlot[] mmio = new VirtioMmioSlot[2];
+        MmioSsdt.Builder table = MmioSsdt.builder();
+        List<ProxySlot> proxySlots = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            BlockDevice blk = new BlockDevice(disks[i], BlockDeviceOptions.builder().serial("jvirtio-mmio-" + i)
+                    .build());
+            mmio[i] = VirtioMmioSlot.builder().window("blk" + i, blk).build();
+            table.slot(slots[i], 1);
+            proxySlots.add(new ProxySlot("mmio" + i, slots[i], mmio[i]));
+        }
+        Path ssdt = tmp.resolve("vmmio2.aml");
+        Files.write(ssdt, table.build());
+        Path qmp = tmp.resolve("qmp2.sock");
+        Path qtest = tmp.resolve("qtest2.sock");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 2; i++) {
+            String pci = "/sys/bus/pci/devices/0000:00:0" + slots[i] + ".0";
+            lines.append(String.join("\n",
+                    "echo \"SLOT-" + i + " $(head -n1 " + pci + "/resource | cut -d' ' -f1) $(cat " + pci + "/irq)\"",
+                    "echo \"WINDOW-" + i + " $(grep 'LNRO0005:0" + i + "' /proc/iomem | tr -d ' ' | cut -d- -f1)\"",
+                    "")).append("\n");
+        }
+        for (int d = 0; d < 2; d++) {
+            String vd = "vd" + (char) ('a' + d);
+            lines.append(String.join("\n",
+                    "echo \"SERIAL-" + d + " $(cat /sys/block/" + vd + "/serial)\"",
+                    "dd if=/data/pattern" + d + ".bin of=/dev/" + vd + " bs=" + BLOCK + " seek=" + OFFSET / BLOCK
+                            + " oflag=direct conv=fsync 2>/dev/null",
+                    "echo \"READBACK-MD5-" + d + " $(dd if=/dev/" + vd + " bs=" + BLOCK + " skip=" + OFFSET / BLOCK
+                            + " count=" + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                    "")).append("\n");
+        }
+        String script = String.join("\n",
+                "set -e",
+                "waitfor /dev/vda 120",
+                "waitfor /dev/vdb 60",
+                "for d in /sys/bus/virtio/devices/*; do",
+                "  echo \"VIRTIO-AT $(basename $d) $(basename $(dirname $(readlink -f $d)))\"",
+                "done",
+                lines.toString(),
+                "grep virtio /proc/interrupts | sed 's/^ *\\([0-9]*\\):.* \\(virtio[0-9]*\\)$/IRQ \\2 \\1/'",
+                "");
+        Guest.Result r;
+        try (Guest.Running guest = kit.guest()
+                .name("mmio-proxy-two-slots")
+                .script(script)
+                .file("/data/pattern0.bin", patterns[0])
+                .file("/data/pattern1.bin", patterns[1])
+                .timeout(Duration.ofSeconds(600))
+                .qemuArgs("-acpitable", "file=" + ssdt,
+                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
+                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .start()) {
+            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
+                Thread.sleep(50);
+            }
+            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, proxySlots, Duration.ofSeconds(120))) {
+                r = guest.await();
+                for (ProxiedFunction f : host.functions()) {
+                    System.out.println("two slots " + f.slot().id() + ": proxy " + f.counters());
+                }
+            }
+        }
+        System.out.println(r);
+        r.assertSuccess();
+        List<String> at = r.linesStartingWith("VIRTIO-AT ");
+        List<String> irqs = r.linesStartingWith("IRQ ");
+        String[] slotIrq = new String[2];
+        for (int i = 0; i < 2; i++) {
+            String[] slot = r.value("SLOT-" + i + " ").split(" ");
+            slotIrq[i] = slot[1];
+            check(r, Long.decode(slot[0]) != 0, "slot " + slots[i] + " BAR0 unassigned");
+            check(r, Long.parseLong(r.value("WINDOW-" + i + " "), 16) == Long.decode(slot[0]),
+                    "window " + i + " not at its slot's BAR0: " + r.value("WINDOW-" + i + " ") + " vs " + slot[0]);
+            int w = i;
+            String virtio = at.stream().filter(l -> l.endsWith(String.format(" LNRO0005:%02x", w))).map(l -> l.split(" ")[0])
+                    .findFirst().orElseThrow(() -> r.failure("no virtio device under window " + w + ": " + at));
+            check(r, irqs.contains(virtio + " " + slot[1]),
+                    virtio + " does not take slot " + slots[i] + "'s line " + slot[1] + ": " + irqs);
+            check(r, r.value("SERIAL-" + i).equals("jvirtio-mmio-" + i) || r.value("SERIAL-" + (1 - i))
+                    .equals("jvirtio-mmio-" + i), "serials: " + r.value("SERIAL-0") + " " + r.value("SERIAL-1"));
+        }
+        check(r, !slotIrq[0].equals(slotIrq[1]), "both slots on line " + slotIrq[0] + ": the test shows nothing");
+        for (int d = 0; d < 2; d++) {
+            assertEquals(md5(patterns[d]), r.value("READBACK-MD5-" + d));
+            // /dev/vda is whichever disk probed first: find the one holding the pattern
+            ByteBuffer a = ByteBuffer.allocate(PATTERN);
+            ByteBuffer b = ByteBuffer.allocate(PATTERN);
+            disks[0].read(OFFSET, a);
+            disks[1].read(OFFSET, b);
+            check(r, java.util.Arrays.equals(patterns[d], a.array()) || java.util.Arrays.equals(patterns[d], b.array()),
+                    "pattern " + d + " on neither host disk");
+        }
+    }
 }
