@@ -64,7 +64,12 @@ class ProxiedWindowsTest {
         final MmioDriver driver;
 
         Harness() throws Exception {
-            driver = new MmioDriver(Devices.blk(), ram -> {
+            this(Devices.blk());
+        }
+
+        Harness(VirtioDevice device) throws Exception {
+            driverDevice = device;
+            driver = new MmioDriver(device, ram -> {
                 first = MappedMemory.map(ram, 0, MmioDriver.MEMORY_BYTES, true);
                 memory = new SwappableGuestMemory(GuestMemoryMap.of(new GuestRegion(TestMemory.BASE, first)));
                 return memory;
@@ -93,12 +98,9 @@ class ProxiedWindowsTest {
             };
         }
 
-        private VirtioDevice driverDevice;
+        private final VirtioDevice driverDevice;
 
         private VirtioDevice driverDevice() {
-            if (driverDevice == null) {
-                driverDevice = Devices.blk();
-            }
             return driverDevice;
         }
 
@@ -204,14 +206,16 @@ class ProxiedWindowsTest {
             assertThat(d.readSector(0, 8, 4096)).isEqualTo(data);
             assertThat(h.function.transport(WINDOW).status() & DeviceStatus.DRIVER_OK).isNotZero();
             assertThat(h.function.transport(0).status()).as("window 0 untouched").isZero();
-            // every raise reached the proxy, each followed by its lowering (InterruptACK)
+            // every raise reached the proxy, each followed by its lowering (InterruptACK); how many the
+            // driver waited for depends on how fast the device was (it may poll a used entry first)
             synchronized (h.interrupts) {
                 assertThat(h.interrupts.calls).isNotEmpty().startsWith(true);
                 for (int i = 0; i < h.interrupts.calls.size(); i++) {
                     assertThat(h.interrupts.calls.get(i)).isEqualTo(i % 2 == 0);
                 }
+                assertThat(h.function.counters().get("intxRaises"))
+                        .isEqualTo(h.interrupts.calls.stream().filter(c -> c).count());
             }
-            assertThat(h.function.counters().get("intxRaises")).isGreaterThanOrEqualTo(2);
             assertThat(h.function.counters()).containsEntry("outsideWindows", 0L).containsEntry("crossesWindows", 0L);
         }
     }
@@ -278,6 +282,80 @@ class ProxiedWindowsTest {
         long isr = f.readBar(0, base + INTERRUPT_STATUS, 4);
         f.writeBar(0, base + INTERRUPT_ACK, 4, isr);
         return f.readBar(0, base + CONFIG, 4) + f.readBar(0, base + STATUS, 4) + f.readConfig(0x06, 2);
+    }
+
+    /** A device that takes every chain offered and holds it until the test releases it. */
+    private static final class HoldingDevice extends Devices.Wrapper {
+        final java.util.concurrent.BlockingQueue<org.jvirtio.api.queue.DescriptorChain> held =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+
+        HoldingDevice() {
+            super(Devices.blk());
+        }
+
+        @Override
+        public void queueNotified(int index) {
+            org.jvirtio.api.queue.DeviceQueue q = activation.queue(index);
+            org.jvirtio.api.queue.DescriptorChain chain = q.newChain();
+            while (q.pop(chain)) {
+                held.add(chain);
+                chain = q.newChain();
+            }
+        }
+
+        void releaseAll() {
+            org.jvirtio.api.queue.DeviceQueue q = activation.queue(0);
+            synchronized (q.serveLock()) {
+                org.jvirtio.api.queue.DescriptorChain c;
+                while ((c = held.poll()) != null) {
+                    q.addUsed(c, 0);
+                }
+                if (q.publishUsed()) {
+                    activation.notifier().notifyUsed(0);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aRingWithChainsInFlightKeepsItsMappingUntilReset() throws Exception {
+        HoldingDevice device = new HoldingDevice();
+        try (Harness h = new Harness(device)) {
+            MmioDriver d = h.driver;
+            d.probe(packedOrSplit(false));
+            d.setupQueue(0);
+            d.driverOk();
+            org.jvirtio.api.queue.DriverQueue q = d.queues[0];
+            assertThat(q.add(new org.jvirtio.api.queue.ScatterGatherList(1).addWritable(d.statusByte(), 1), 77, false))
+                    .isTrue();
+            q.kick(); // publishes the avail index; the notify is sent whatever the ring asks
+            d.write32(QUEUE_NOTIFY, 0);
+            // the queue thread pops it; a hang bound, not a timing assertion
+            org.jvirtio.api.queue.DescriptorChain chain = device.held.poll(MmioDriver.PATIENCE_SECONDS,
+                    java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(chain).as("the device took the chain").isNotNull();
+            device.held.add(chain);
+
+            MappedMemory second = MappedMemory.map(d.fd, 0, MmioDriver.MEMORY_BYTES, true);
+            h.memory.replace(GuestMemoryMap.of(new GuestRegion(TestMemory.BASE, second)));
+            assertThat(d.status() & DeviceStatus.DEVICE_NEEDS_RESET).isZero();
+            assertThat(h.function.counters()).containsEntry("remaps", 1L).containsEntry("remapsDeferred", 1L);
+
+            // the old mapping stays (the proxy retires it only at reset): the held chain completes on it
+            device.releaseAll();
+            int used;
+            while ((used = q.pollUsed()) == org.jvirtio.api.queue.DriverQueue.NO_TOKEN) {
+                if (!q.enableInterrupts()) {
+                    d.awaitInterrupt();
+                    d.handleInterrupt();
+                }
+            }
+            assertThat(used).isEqualTo(77);
+            assertThat(d.status() & DeviceStatus.DEVICE_NEEDS_RESET).isZero();
+            d.write32(STATUS, 0); // reset: now nothing uses the first mapping
+            h.first.close();
+            h.first = second;
+        }
     }
 
     @Test

@@ -35,6 +35,10 @@ public final class VirtioMmioSlot implements PciFunctionFactory {
     private final List<VirtioDevice> devices;
     private final List<String> names;
     private final String name;
+    /**
+     * The function built last. Volatile: the proxy's thread builds it, the application reads counters
+     * from its own thread, which must see the fully constructed function, not a half-published one.
+     */
     private volatile MmioBarFunction function;
 
     private VirtioMmioSlot(Builder b) {

@@ -33,6 +33,10 @@ import org.jvirtio.transport.pci.proxy.PciInterrupts;
  */
 public final class MmioBarFunction implements PciFunction {
     private static final Logger LOG = System.getLogger("org.jvirtio.transport.mmio.proxy");
+    /** At most this many windows share one BAR: one bit each in the shared line. */
+    public static final int MAX_WINDOWS = 64;
+    /** The smallest BAR: one page, so the guest never maps another function's registers with ours. */
+    public static final int MIN_BAR = 4096;
 
     /** What the function counts, in {@link #counters()} order. */
     enum Counter {
@@ -86,11 +90,6 @@ public final class MmioBarFunction implements PciFunction {
         }
         this.seenMap = memory.snapshot();
     }
-
-    /** At most this many windows share one BAR: one bit each in the shared line. */
-    public static final int MAX_WINDOWS = 64;
-    /** The smallest BAR: one page, so the guest never maps another function's registers with ours. */
-    public static final int MIN_BAR = 4096;
 
     /** BAR0's size for {@code windows} windows: their bytes rounded up to a power of two, at least 4 KiB. */
     public static int barSizeFor(int windows) {
