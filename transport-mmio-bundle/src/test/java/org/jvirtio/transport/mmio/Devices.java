@@ -107,4 +107,59 @@ final class Devices {
             return inner.counters();
         }
     }
+
+    /** A device that answers as {@code inner} for identity and configuration and keeps its activation. */
+    abstract static class Wrapper implements VirtioDevice {
+        final VirtioDevice inner;
+        volatile DeviceActivation activation;
+
+        Wrapper(VirtioDevice inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public int deviceId() {
+            return inner.deviceId();
+        }
+
+        @Override
+        public int queueCount() {
+            return inner.queueCount();
+        }
+
+        @Override
+        public int queueMaxSize(int index) {
+            return inner.queueMaxSize(index);
+        }
+
+        @Override
+        public long offeredFeatures() {
+            return inner.offeredFeatures();
+        }
+
+        @Override
+        public int configSize() {
+            return inner.configSize();
+        }
+
+        @Override
+        public void readConfig(int offset, byte[] dst, int dstOffset, int length) {
+            inner.readConfig(offset, dst, dstOffset, length);
+        }
+
+        @Override
+        public void writeConfig(int offset, byte[] src, int srcOffset, int length) {
+            inner.writeConfig(offset, src, srcOffset, length);
+        }
+
+        @Override
+        public void activate(DeviceActivation activation) {
+            this.activation = activation;
+        }
+
+        @Override
+        public void reset() {
+            activation = null;
+        }
+    }
 }

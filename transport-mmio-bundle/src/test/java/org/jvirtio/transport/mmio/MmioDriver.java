@@ -40,7 +40,9 @@ final class MmioDriver implements AutoCloseable {
     final MappedMemory mapping;
     final TestMemory memory;
     final VirtioDevice device;
+    /** The transport, if the driver reaches it directly (null through another window). */
     final VirtioMmioTransport transport;
+    final Window window;
     /** One permit per raise of the interrupt line. */
     final Semaphore raised = new Semaphore(0);
     final AtomicInteger raises = new AtomicInteger();
@@ -63,13 +65,56 @@ final class MmioDriver implements AutoCloseable {
     }
 
     MmioDriver(VirtioDevice device, DeviceMemory deviceMemory) throws Exception {
+        this(device, deviceMemory, (memory, line) -> new TransportWindow(new VirtioMmioTransport(device, memory, line, "test")));
+    }
+
+    /**
+     * A driver whose register accesses reach the device some other way than a plain transport (e.g.
+     * through a PCI BAR that holds the window).
+     */
+    MmioDriver(VirtioDevice device, DeviceMemory deviceMemory, WindowFactory window) throws Exception {
         this.fd = Memfd.create("mmio-test-guest", MEMORY_BYTES);
         this.mapping = MappedMemory.map(fd, 0, MEMORY_BYTES, true);
         this.memory = new TestMemory(mapping);
         this.device = device;
         GuestMemory seen = deviceMemory == null ? memory.map() : deviceMemory.of(fd);
-        this.transport = new VirtioMmioTransport(device, seen, this::setLine, "test");
+        this.window = window.create(seen, this::setLine);
+        this.transport = this.window instanceof TransportWindow t ? t.transport() : null;
         this.queues = new DriverQueue[device.queueCount()];
+    }
+
+    /** The driver's view of the device's window: 32-bit register loads and stores. */
+    interface Window extends AutoCloseable {
+        long read(int offset, int size);
+
+        void write(int offset, int size, long value);
+
+        @Override
+        void close();
+    }
+
+    /** The plain route: every access straight to the transport. */
+    record TransportWindow(VirtioMmioTransport transport) implements Window {
+        @Override
+        public long read(int offset, int size) {
+            return transport.read(offset, size);
+        }
+
+        @Override
+        public void write(int offset, int size, long value) {
+            transport.write(offset, size, value);
+        }
+
+        @Override
+        public void close() {
+            transport.close();
+        }
+    }
+
+    /** Builds the window over the device's memory, wired to the driver's interrupt line. */
+    @FunctionalInterface
+    interface WindowFactory {
+        Window create(GuestMemory memory, MmioInterruptLine line) throws Exception;
     }
 
     private void setLine(boolean asserted) {
@@ -83,11 +128,11 @@ final class MmioDriver implements AutoCloseable {
     }
 
     int read32(int offset) {
-        return (int) transport.read(offset, 4);
+        return (int) window.read(offset, 4);
     }
 
     void write32(int offset, int value) {
-        transport.write(offset, 4, value);
+        window.write(offset, 4, value);
     }
 
     int status() {
@@ -263,7 +308,7 @@ final class MmioDriver implements AutoCloseable {
 
     @Override
     public void close() {
-        transport.close();
+        window.close();
         mapping.close();
         fd.close();
     }

@@ -1,0 +1,376 @@
+package org.jvirtio.itest.guest;
+
+import static org.jvirtio.itest.guest.GuestChecks.bytes;
+import static org.jvirtio.itest.guest.GuestChecks.check;
+import static org.jvirtio.itest.guest.GuestChecks.md5;
+import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
+import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.jvirtio.api.DeviceStatus;
+import org.jvirtio.api.VirtioDeviceId;
+import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.device.balloon.BalloonDevice;
+import org.jvirtio.device.balloon.BalloonOptions;
+import org.jvirtio.device.blk.BlockDevice;
+import org.jvirtio.device.blk.BlockDeviceOptions;
+import org.jvirtio.device.blk.backend.memory.MemoryBackend;
+import org.jvirtio.device.console.ConsoleDevice;
+import org.jvirtio.device.console.ConsoleDeviceOptions;
+import org.jvirtio.device.net.NetDevice;
+import org.jvirtio.device.net.NetDeviceOptions;
+import org.jvirtio.device.net.backend.l2.L2Switch;
+import org.jvirtio.transport.mmio.MmioCounter;
+import org.jvirtio.transport.mmio.VirtioMmioTransport;
+import org.jvirtio.transport.mmio.acpi.MmioSsdt;
+import org.jvirtio.transport.mmio.proxy.VirtioMmioSlot;
+import org.jvirtio.transport.pci.proxy.ProxiedFunction;
+import org.jvirtio.transport.pci.proxy.ProxySlot;
+import org.jvirtio.transport.pci.proxy.QemuProxyHost;
+
+/**
+ * virtio-blk, virtio-net, virtio-console and virtio-balloon behind virtio-mmio register windows, driven
+ * by a real Linux guest's virtio_mmio driver (QEMU TCG). The four windows share BAR0 of one PCI function
+ * that jvirtio serves through QEMU's multi-process proxy ({@code x-pci-proxy-dev}, attached over QMP at
+ * slot 4, interrupts through qtest); jvirtio's SSDT ({@code -acpitable}) declares one {@code LNRO0005}
+ * device per window at BAR0 + i * 0x200 with the function's INTx line. In one boot the guest binds all
+ * four to virtio_mmio (and the PCI function to no driver), each reaches DRIVER_OK with split or with
+ * packed rings, and each does its job: the guest writes and reads back a pattern on /dev/vda (the host
+ * finds it in its disk), pings a responder on the net device's switch, exchanges a line with the host
+ * through /dev/hvc0 both ways, and inflates the balloon to the target the host sets while it runs.
+ */
+class MmioProxyGuestIT {
+    private static final int SLOT = 4;
+    private static final int DISK = 16 << 20;
+    private static final int BLOCK = 64 << 10;
+    private static final int OFFSET = 1 << 20;
+    private static final int PATTERN = 256 << 10;
+    private static final String GUEST_MAC = "52:54:00:6d:6d:01";
+    private static final byte[] RESPONDER_MAC = {0x52, 0x54, 0x00, 0x6d, 0x6d, 0x02};
+    private static final String GUEST_IP = "10.0.0.1";
+    private static final byte[] RESPONDER_IP = {10, 0, 0, 2};
+    private static final int PINGS = 5;
+    /** 16 MiB in 4 KiB pages. */
+    private static final int BALLOON_PAGES = 4096;
+    private static final String TO_HOST = "MMIO-HVC-GUEST-TO-HOST";
+    private static final String TO_GUEST = "MMIO-HVC-HOST-TO-GUEST";
+
+    private GuestKit kit;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void kit() {
+        kit = GuestKit.get();
+    }
+
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void fourDevicesInOneSlotBoundByVirtioMmio(boolean packed) throws Exception {
+        String name = "mmio-proxy-" + (packed ? "packed" : "split");
+        byte[] pattern = bytes(PATTERN, packed ? 41 : 43);
+        MemoryBackend disk = MemoryBackend.of(DISK, true);
+        BlockDevice blk = new BlockDevice(disk, BlockDeviceOptions.builder().serial("jvirtio-mmio").packed(packed)
+                .build());
+        L2Switch lan = new L2Switch("mmio-lan", System::nanoTime, TimeUnit.SECONDS.toNanos(300), 16);
+        NetDevice net = new NetDevice(lan, NetDeviceOptions.builder().mac(GUEST_MAC).packed(packed).build());
+        org.jvirtio.device.console.backend.memory.MemoryBackend hvc =
+                new org.jvirtio.device.console.backend.memory.MemoryBackend(true);
+        ConsoleDevice console = new ConsoleDevice(List.of(hvc), ConsoleDeviceOptions.builder().packed(packed).build());
+        // no DEFLATE_ON_OOM: the guest then takes inflated pages out of MemTotal, which it can report
+        BalloonDevice balloon = new BalloonDevice(new BalloonOptions(128, false, false, false, false, false, packed,
+                0, 0));
+        List<VirtioDevice> devices = List.of(blk, net, console, balloon);
+        VirtioMmioSlot mmio = VirtioMmioSlot.builder().window("blk0", blk).window("net0", net)
+                .window("console0", console).window("balloon0", balloon).build();
+        Path table = tmp.resolve("vmmio.aml");
+        Files.write(table, MmioSsdt.builder().slot(SLOT, mmio.windowCount()).build());
+
+        Path qmp = tmp.resolve("qmp.sock");
+        Path qtest = tmp.resolve("qtest.sock");
+        String pci = "/sys/bus/pci/devices/0000:00:0" + Integer.toHexString(SLOT) + ".0";
+        String script = String.join("\n",
+                "set -e",
+                "waitfor /dev/vda 120",
+                "waitfor /sys/class/net/eth0 60",
+                "waitfor /dev/hvc0 60",
+                "for d in /sys/bus/platform/devices/LNRO0005:*; do",
+                "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
+                "  echo \"PLATFORM $(basename $d) $drv\"",
+                "done",
+                "for d in /sys/bus/virtio/devices/*; do",
+                "  echo \"VIRTIO-AT $(cat $d/device) $(basename $(dirname $(readlink -f $d))) $(cat $d/status)\"",
+                "done",
+                virtioDevicesLines(),
+                "drv=none; [ -e " + pci + "/driver ] && drv=$(basename $(readlink " + pci + "/driver))",
+                "echo \"PCI-FN $(cat " + pci + "/vendor) $(cat " + pci + "/class) $drv\"",
+                // blk
+                "dd if=/data/pattern.bin of=/dev/vda bs=" + BLOCK + " seek=" + OFFSET / BLOCK
+                        + " oflag=direct conv=fsync 2>/dev/null",
+                "echo \"READBACK-MD5 $(dd if=/dev/vda bs=" + BLOCK + " skip=" + OFFSET / BLOCK + " count="
+                        + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                // net
+                "ip link set eth0 up",
+                "ip addr add " + GUEST_IP + "/24 dev eth0",
+                "echo \"PING-RECEIVED $(ping -c " + PINGS + " -W 10 10.0.0.2"
+                        + " | sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p')\"",
+                // console: the reader is open before the host is told to send
+                "head -n 1 /dev/hvc0 > /tmp/hvc-in &",
+                "reader=$!",
+                "echo " + TO_HOST + " > /dev/hvc0",
+                "echo CONSOLE-WAITING",
+                "wait $reader",
+                "echo \"HVC-IN $(cat /tmp/hvc-in)\"",
+                // balloon: the host sets the target once it sees BALLOON-GO
+                "before=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)",
+                "echo BALLOON-GO",
+                "n=0",
+                "while :; do",
+                "  now=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)",
+                "  [ $((before - now)) -ge " + (BALLOON_PAGES * 4) + " ] && break",
+                "  n=$((n + 1)); [ $n -ge 1500 ] && break",
+                "  usleep 200000",
+                "done",
+                "echo \"MEMTOTAL $before $now\"",
+                // stay up until the host has read the balloon's actual size (the power-off resets it)
+                "head -n 1 /dev/hvc0 > /tmp/hvc-done &",
+                "reader=$!",
+                "echo BALLOON-READ-WAITING",
+                "wait $reader",
+                "echo \"HVC-DONE $(cat /tmp/hvc-done)\"",
+                "");
+        Guest.Result r;
+        Map<String, Long> proxyCounters;
+        // each window's status and negotiated features while the guest runs (its power-off resets them)
+        int[] hostStatus = new int[devices.size()];
+        long[] hostFeatures = new long[devices.size()];
+        long actualPages = -1;
+        try (Guest.Running guest = kit.guest()
+                .name(name)
+                .script(script)
+                .file("/data/pattern.bin", pattern)
+                .timeout(Duration.ofSeconds(600))
+                .qemuArgs("-acpitable", "file=" + table,
+                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
+                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .start();
+                EchoResponderPort responder = new EchoResponderPort(lan, RESPONDER_MAC, RESPONDER_IP)) {
+            // QEMU creates its sockets at start-up; a start condition, not a measured time.
+            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
+                Thread.sleep(50);
+            }
+            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, List.of(new ProxySlot("mmio0", SLOT, mmio)),
+                    Duration.ofSeconds(120))) {
+                if (guest.waitFor("CONSOLE-WAITING", Duration.ofSeconds(540))) {
+                    for (int w = 0; w < devices.size(); w++) {
+                        hostStatus[w] = mmio.transport(w).status();
+                        hostFeatures[w] = mmio.transport(w).negotiatedFeatures();
+                    }
+                    hvc.send(TO_GUEST + "\n");
+                }
+                if (guest.waitFor("BALLOON-GO", Duration.ofSeconds(300))) {
+                    balloon.setTargetPages(BALLOON_PAGES);
+                }
+                if (guest.waitFor("BALLOON-READ-WAITING", Duration.ofSeconds(540))) {
+                    // the driver reports actual after its last inflation; a start condition, bounded
+                    for (int i = 0; i < 600 && balloon.actualPages() != BALLOON_PAGES; i++) {
+                        Thread.sleep(100);
+                    }
+                    actualPages = balloon.actualPages();
+                    hvc.send("DONE\n");
+                }
+                r = guest.await();
+                ProxiedFunction function = host.functions().get(0);
+                proxyCounters = function.counters();
+                System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters()
+                        + "; responder arp " + responder.arpReplies + " icmp " + responder.echoReplies);
+                for (int w = 0; w < devices.size(); w++) {
+                    System.out.println(name + " window " + w + ": " + mmio.transport(w) + " "
+                            + mmio.transport(w).counters());
+                }
+            }
+        }
+        System.out.println(r);
+        r.assertSuccess();
+
+        // the proxy and the function saw nothing wrong
+        check(r, proxyCounters.get("refused") == 0 && proxyCounters.get("broken") == 0
+                && proxyCounters.get("barUnmatched") == 0 && proxyCounters.get("functionErrors") == 0,
+                "proxy: " + proxyCounters);
+        Map<String, Long> slot = mmio.counters();
+        for (String fault : List.of("outsideWindows", "crossesWindows", "noSuchBar", "configOutOfRange")) {
+            check(r, slot.get(fault) == 0, "slot function: " + slot);
+        }
+        check(r, slot.get("intxRaises") > 0, "no interrupt through the shared pin: " + slot);
+
+        // the PCI function is claimed by no driver; every window is a virtio_mmio platform device
+        check(r, r.value("PCI-FN ").equals("0x564a 0xff0000 none"), "PCI function: " + r.value("PCI-FN "));
+        List<String> platform = r.linesStartingWith("PLATFORM ");
+        check(r, platform.size() == devices.size(), "platform devices: " + platform);
+        for (int w = 0; w < devices.size(); w++) {
+            String expected = String.format("LNRO0005:%02x virtio-mmio", w);
+            check(r, platform.contains(expected), "missing '" + expected + "': " + platform);
+        }
+
+        // each window: the right device under the right LNRO0005, DRIVER_OK, ring layout as asked
+        String[] drivers = {"virtio_blk", "virtio_net", "virtio_console", "virtio_balloon"};
+        List<String> at = r.linesStartingWith("VIRTIO-AT ");
+        for (int w = 0; w < devices.size(); w++) {
+            int id = devices.get(w).deviceId();
+            String window = String.format("LNRO0005:%02x", w);
+            // each line: device id, parent platform device, status
+            String line = at.stream().filter(l -> l.split(" ")[0].equals(String.format("0x%04x", id)))
+                    .findFirst().orElseThrow(() -> r.failure("no virtio device " + id + ": " + at));
+            String[] f = line.split(" ");
+            check(r, f[1].equals(window), "device " + id + " not under " + window + ": " + line);
+            check(r, (Integer.decode(f[2]) & DeviceStatus.DRIVER_OK) != 0, "device " + id + " not DRIVER_OK: " + line);
+            String features = negotiatedFeatures(r, id, drivers[w]);
+            boolean ringPacked = features.length() > VirtioFeature.RING_PACKED
+                    && features.charAt(VirtioFeature.RING_PACKED) == '1';
+            check(r, ringPacked == packed, "device " + id + " RING_PACKED " + ringPacked + ": " + features);
+            check(r, (hostStatus[w] & DeviceStatus.DRIVER_OK) != 0
+                    && (hostFeatures[w] & VirtioFeature.bit(VirtioFeature.RING_PACKED)) != 0 == packed,
+                    "host side of window " + w + ": status " + hostStatus[w] + ", features " + hostFeatures[w]);
+            VirtioMmioTransport t = mmio.transport(w);
+            check(r, t.count(MmioCounter.BAD_QUEUE_SETUP) == 0 && t.count(MmioCounter.FEATURES_REFUSED) == 0
+                    && t.count(MmioCounter.BAD_STATUS_TRANSITION) == 0, "window " + w + ": " + t.counters());
+        }
+        check(r, (mmio.transport(0).device() == blk), "window 0 is the disk");
+
+        // blk
+        assertEquals(md5(pattern), r.value("READBACK-MD5 "));
+        ByteBuffer onDisk = ByteBuffer.allocate(PATTERN);
+        disk.read(OFFSET, onDisk);
+        assertArrayEquals(pattern, onDisk.array(), "the host disk holds what the guest wrote");
+        // net
+        check(r, r.value("PING-RECEIVED ").equals(Integer.toString(PINGS)), "pings: " + r.value("PING-RECEIVED "));
+        // console, both ways
+        check(r, hvc.outputText().contains(TO_HOST), "host got from hvc0: " + hvc.outputText());
+        check(r, r.value("HVC-IN ").equals(TO_GUEST), "guest read from hvc0: " + r.value("HVC-IN "));
+        // balloon
+        String[] mem = r.value("MEMTOTAL ").split(" ");
+        long shrunk = Long.parseLong(mem[0]) - Long.parseLong(mem[1]);
+        check(r, shrunk >= BALLOON_PAGES * 4L, "guest MemTotal went down " + shrunk + " kB");
+        check(r, actualPages == BALLOON_PAGES, "balloon actual " + actualPages);
+        check(r, r.value("HVC-DONE ").equals("DONE"), "second line to the guest: " + r.value("HVC-DONE "));
+    }
+
+    /**
+     * Two slots, one window each, in one table: each window sits in its own function's BAR and takes its
+     * own function's interrupt line (the _CRS reads both at run time), and each disk works.
+     */
+    @org.junit.jupiter.api.Test
+    void twoSlotsEachWithItsOwnBarAndLine() throws Exception {
+        int[] slots = {4, 5};
+        byte[][] patterns = {bytes(PATTERN, 51), bytes(PATTERN, 53)};
+        MemoryBackend[] disks = {MemoryBackend.of(DISK, true), MemoryBackend.of(DISK, true)};
+        VirtioMmioSlot[] mmio = new VirtioMmioSlot[2];
+        MmioSsdt.Builder table = MmioSsdt.builder();
+        List<ProxySlot> proxySlots = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            BlockDevice blk = new BlockDevice(disks[i], BlockDeviceOptions.builder().serial("jvirtio-mmio-" + i)
+                    .build());
+            mmio[i] = VirtioMmioSlot.builder().window("blk" + i, blk).build();
+            table.slot(slots[i], 1);
+            proxySlots.add(new ProxySlot("mmio" + i, slots[i], mmio[i]));
+        }
+        Path ssdt = tmp.resolve("vmmio2.aml");
+        Files.write(ssdt, table.build());
+        Path qmp = tmp.resolve("qmp2.sock");
+        Path qtest = tmp.resolve("qtest2.sock");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 2; i++) {
+            String pci = "/sys/bus/pci/devices/0000:00:0" + slots[i] + ".0";
+            lines.append(String.join("\n",
+                    "echo \"SLOT-" + i + " $(head -n1 " + pci + "/resource | cut -d' ' -f1) $(cat " + pci + "/irq)\"",
+                    "echo \"WINDOW-" + i + " $(grep 'LNRO0005:0" + i + "' /proc/iomem | tr -d ' ' | cut -d- -f1)\"",
+                    "")).append("\n");
+        }
+        for (int d = 0; d < 2; d++) {
+            String vd = "vd" + (char) ('a' + d);
+            lines.append(String.join("\n",
+                    "echo \"SERIAL-" + d + " $(cat /sys/block/" + vd + "/serial)\"",
+                    "dd if=/data/pattern" + d + ".bin of=/dev/" + vd + " bs=" + BLOCK + " seek=" + OFFSET / BLOCK
+                            + " oflag=direct conv=fsync 2>/dev/null",
+                    "echo \"READBACK-MD5-" + d + " $(dd if=/dev/" + vd + " bs=" + BLOCK + " skip=" + OFFSET / BLOCK
+                            + " count=" + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                    "")).append("\n");
+        }
+        String script = String.join("\n",
+                "set -e",
+                "waitfor /dev/vda 120",
+                "waitfor /dev/vdb 60",
+                "for d in /sys/bus/virtio/devices/*; do",
+                "  echo \"VIRTIO-AT $(basename $d) $(basename $(dirname $(readlink -f $d)))\"",
+                "done",
+                lines.toString(),
+                "grep virtio /proc/interrupts | sed 's/^ *\\([0-9]*\\):.* \\(virtio[0-9]*\\)$/IRQ \\2 \\1/'",
+                "");
+        Guest.Result r;
+        try (Guest.Running guest = kit.guest()
+                .name("mmio-proxy-two-slots")
+                .script(script)
+                .file("/data/pattern0.bin", patterns[0])
+                .file("/data/pattern1.bin", patterns[1])
+                .timeout(Duration.ofSeconds(600))
+                .qemuArgs("-acpitable", "file=" + ssdt,
+                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
+                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .start()) {
+            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
+                Thread.sleep(50);
+            }
+            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, proxySlots, Duration.ofSeconds(120))) {
+                r = guest.await();
+                for (ProxiedFunction f : host.functions()) {
+                    System.out.println("two slots " + f.slot().id() + ": proxy " + f.counters());
+                }
+            }
+        }
+        System.out.println(r);
+        r.assertSuccess();
+        List<String> at = r.linesStartingWith("VIRTIO-AT ");
+        List<String> irqs = r.linesStartingWith("IRQ ");
+        String[] slotIrq = new String[2];
+        for (int i = 0; i < 2; i++) {
+            String[] slot = r.value("SLOT-" + i + " ").split(" ");
+            slotIrq[i] = slot[1];
+            check(r, Long.decode(slot[0]) != 0, "slot " + slots[i] + " BAR0 unassigned");
+            check(r, Long.parseLong(r.value("WINDOW-" + i + " "), 16) == Long.decode(slot[0]),
+                    "window " + i + " not at its slot's BAR0: " + r.value("WINDOW-" + i + " ") + " vs " + slot[0]);
+            int w = i;
+            String virtio = at.stream().filter(l -> l.endsWith(String.format(" LNRO0005:%02x", w))).map(l -> l.split(" ")[0])
+                    .findFirst().orElseThrow(() -> r.failure("no virtio device under window " + w + ": " + at));
+            check(r, irqs.contains(virtio + " " + slot[1]),
+                    virtio + " does not take slot " + slots[i] + "'s line " + slot[1] + ": " + irqs);
+            check(r, r.value("SERIAL-" + i).equals("jvirtio-mmio-" + i) || r.value("SERIAL-" + (1 - i))
+                    .equals("jvirtio-mmio-" + i), "serials: " + r.value("SERIAL-0") + " " + r.value("SERIAL-1"));
+        }
+        check(r, !slotIrq[0].equals(slotIrq[1]), "both slots on line " + slotIrq[0] + ": the test shows nothing");
+        for (int d = 0; d < 2; d++) {
+            assertEquals(md5(patterns[d]), r.value("READBACK-MD5-" + d));
+            // /dev/vda is whichever disk probed first: find the one holding the pattern
+            ByteBuffer a = ByteBuffer.allocate(PATTERN);
+            ByteBuffer b = ByteBuffer.allocate(PATTERN);
+            disks[0].read(OFFSET, a);
+            disks[1].read(OFFSET, b);
+            check(r, java.util.Arrays.equals(patterns[d], a.array()) || java.util.Arrays.equals(patterns[d], b.array()),
+                    "pattern " + d + " on neither host disk");
+        }
+    }
+}
