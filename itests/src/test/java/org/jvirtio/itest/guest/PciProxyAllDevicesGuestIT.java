@@ -162,7 +162,7 @@ class PciProxyAllDevicesGuestIT {
                 awaitHost(guest, () -> balloon.actualPages() == 0, "balloon deflated");
 
                 r = guest.await();
-                ProxySockets.checkCounters(r, host, name);
+                ProxySockets.checkCounters(r, host, name, msix);
             }
             System.out.println(name + ": responder answered " + responder.arpAnswered() + " ARP, "
                     + responder.echoesAnswered() + " echo; unexpected frames " + responder.unexpected());

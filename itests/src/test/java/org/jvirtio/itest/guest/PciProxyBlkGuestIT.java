@@ -92,7 +92,7 @@ class PciProxyBlkGuestIT {
                 .start()) {
             try (QemuProxyHost host = sockets.attach(slots)) {
                 r = guest.await();
-                ProxySockets.checkCounters(r, host, name);
+                ProxySockets.checkCounters(r, host, name, msix);
             }
         }
         System.out.println(r);

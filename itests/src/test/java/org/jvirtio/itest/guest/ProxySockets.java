@@ -20,6 +20,9 @@ import org.jvirtio.transport.pci.proxy.QemuProxyHost;
  * counters checked once the guest has ended.
  */
 final class ProxySockets {
+    /** The one counter of {@link VirtioPciFunction#counters()} that counts no fault. */
+    private static final String MSI_MESSAGES = "msi-messages";
+
     private final Path qmp;
     private final Path qtest;
 
@@ -45,18 +48,23 @@ final class ProxySockets {
 
     /**
      * Prints each function's proxy and transport counters, and checks that QEMU sent nothing the proxy
-     * refused, no BAR access went unmatched, and guest RAM (one memfd, re-sent on every memory-map
-     * change) was mapped once.
+     * refused, no BAR access went unmatched, guest RAM (one memfd, re-sent on every memory-map change)
+     * was mapped once, the function counted nothing QEMU or the guest's driver did as a fault, and it
+     * sent MSI-X messages if and only if {@code msix}.
      */
-    static void checkCounters(Guest.Result r, QemuProxyHost host, String name) {
+    static void checkCounters(Guest.Result r, QemuProxyHost host, String name, boolean msix) {
         for (ProxiedFunction f : host.functions()) {
             Map<String, Long> counters = f.counters();
-            System.out.println(name + " " + f.slot().id() + ": proxy " + counters + "; function "
-                    + ((VirtioPciFunction) f.function()).counters());
+            Map<String, Long> function = ((VirtioPciFunction) f.function()).counters();
+            System.out.println(name + " " + f.slot().id() + ": proxy " + counters + "; function " + function);
             check(r, counters.get("refused") == 0 && counters.get("broken") == 0 && counters.get("barUnmatched") == 0,
                     f.slot().id() + ": proxy refused messages: " + counters);
             check(r, counters.get("memorySyncs") > 1 && counters.get("filesMapped") == 1,
                     f.slot().id() + ": guest RAM mapped once: " + counters);
+            function.forEach((counter, value) -> check(r, counter.equals(MSI_MESSAGES) || value == 0,
+                    f.slot().id() + ": the function counted " + counter + ": " + function));
+            check(r, (function.get(MSI_MESSAGES) > 0) == msix,
+                    f.slot().id() + ": MSI-X messages " + function.get(MSI_MESSAGES) + " (msix=" + msix + ")");
         }
     }
 }
