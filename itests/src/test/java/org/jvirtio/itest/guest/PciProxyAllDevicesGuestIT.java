@@ -115,6 +115,8 @@ class PciProxyAllDevicesGuestIT {
         ConsoleDevice console = new ConsoleDevice(List.of(hvc, port1),
                 ConsoleDeviceOptions.builder().names("", PORT_NAME).build());
 
+        // STATS_VQ, FREE_PAGE_HINT and PAGE_POISON; not DEFLATE_ON_OOM (MemTotal shows the balloon) nor
+        // PAGE_REPORTING (it would release the touched pages itself)
         BalloonDevice balloon = new BalloonDevice(BalloonOptions.defaults()
                 .withFeatures(true, false, true, false, true)
                 .withStatsPeriodMillis(1000));
