@@ -30,13 +30,32 @@ final class GuestChecks {
         return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(b));
     }
 
-    /** Shell lines printing {@code VIRTIO-DEV <name> <device id> <driver> <features>} per virtio device. */
+    /**
+     * Shell lines printing {@code VIRTIO-DEV <name> <device id> <driver> <features> <status> <transport
+     * driver> <transport device>} per virtio device: e.g. {@code virtio0 0x0002 virtio_blk 0110...
+     * 0x0000000f virtio-pci 0000:00:04.0}.
+     */
     static String virtioDevicesLines() {
         return String.join("\n",
                 "for d in /sys/bus/virtio/devices/*; do",
                 "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
-                "  echo \"VIRTIO-DEV $(basename $d) $(cat $d/device) $drv $(cat $d/features)\"",
+                "  tdrv=none; [ -e $d/../driver ] && tdrv=$(basename $(readlink $d/../driver))",
+                "  echo \"VIRTIO-DEV $(basename $d) $(cat $d/device) $drv $(cat $d/features) $(cat $d/status) $tdrv"
+                        + " $(basename $(readlink -f $d/..))\"",
                 "done");
+    }
+
+    /**
+     * Shell lines writing {@code file} to {@code disk} at byte {@code offset} with O_DIRECT in blocks
+     * of {@code block} bytes, reading {@code length} bytes back from there (O_DIRECT) and printing their
+     * md5 as {@code <tag> <md5>}.
+     */
+    static String writeAndReadBackLines(String tag, String file, String disk, long offset, int block, int length) {
+        return String.join("\n",
+                "dd if=" + file + " of=" + disk + " bs=" + block + " seek=" + offset / block
+                        + " oflag=direct conv=fsync 2>/dev/null",
+                "echo \"" + tag + " $(dd if=" + disk + " bs=" + block + " skip=" + offset / block + " count="
+                        + length / block + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"");
     }
 
     /**

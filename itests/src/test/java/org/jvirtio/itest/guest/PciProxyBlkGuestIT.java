@@ -4,15 +4,14 @@ import static org.jvirtio.itest.guest.GuestChecks.bytes;
 import static org.jvirtio.itest.guest.GuestChecks.check;
 import static org.jvirtio.itest.guest.GuestChecks.md5;
 import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
+import static org.jvirtio.itest.guest.GuestChecks.writeAndReadBackLines;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +21,6 @@ import org.jvirtio.device.blk.BlockDevice;
 import org.jvirtio.device.blk.BlockDeviceOptions;
 import org.jvirtio.device.blk.backend.memory.MemoryBackend;
 import org.jvirtio.transport.pci.VirtioPciFunction;
-import org.jvirtio.transport.pci.proxy.ProxiedFunction;
 import org.jvirtio.transport.pci.proxy.ProxySlot;
 import org.jvirtio.transport.pci.proxy.QemuProxyHost;
 
@@ -63,18 +61,15 @@ class PciProxyBlkGuestIT {
                         BlockDeviceOptions.builder().serial("jvirtio-pci-0").build()), "blk0")),
                 new ProxySlot("blk1", 5, VirtioPciFunction.factory(new BlockDevice(backends[1],
                         BlockDeviceOptions.builder().serial("jvirtio-pci-1").build()), "blk1")));
-        Path qmp = tmp.resolve("qmp.sock");
-        Path qtest = tmp.resolve("qtest.sock");
+        ProxySockets sockets = new ProxySockets(tmp);
         StringBuilder lines = new StringBuilder();
         for (int d = 0; d < 2; d++) {
             String vd = "vd" + (char) ('a' + d);
             lines.append(String.join("\n",
                     "echo \"SECTORS-" + d + " $(cat /sys/block/" + vd + "/size)\"",
                     "echo \"SERIAL-" + d + " $(cat /sys/block/" + vd + "/serial)\"",
-                    "dd if=/data/pattern" + d + ".bin of=/dev/" + vd + " bs=" + BLOCK + " seek=" + OFFSET / BLOCK
-                            + " oflag=direct conv=fsync 2>/dev/null",
-                    "echo \"READBACK-MD5-" + d + " $(dd if=/dev/" + vd + " bs=" + BLOCK + " skip=" + OFFSET / BLOCK
-                            + " count=" + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                    writeAndReadBackLines("READBACK-MD5-" + d, "/data/pattern" + d + ".bin", "/dev/" + vd, OFFSET,
+                            BLOCK, PATTERN),
                     ""));
         }
         String script = String.join("\n",
@@ -93,25 +88,11 @@ class PciProxyBlkGuestIT {
                 .file("/data/pattern1.bin", patterns[1])
                 .kernelArgs(msix ? "" : "pci=nomsi")
                 .timeout(Duration.ofSeconds(300))
-                .qemuArgs("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
-                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .qemuArgs(sockets.qemuArgs())
                 .start()) {
-            // QEMU creates its sockets at start-up; a start condition, not a measured time.
-            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
-                Thread.sleep(50);
-            }
-            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, slots, Duration.ofSeconds(120))) {
+            try (QemuProxyHost host = sockets.attach(slots)) {
                 r = guest.await();
-                for (ProxiedFunction blk : host.functions()) {
-                    System.out.println(name + " " + blk.slot().id() + ": proxy " + blk.counters() + "; function "
-                            + ((VirtioPciFunction) blk.function()).counters());
-                    Map<String, Long> counters = blk.counters();
-                    check(r, counters.get("refused") == 0 && counters.get("broken") == 0
-                            && counters.get("barUnmatched") == 0, "proxy refused messages: " + counters);
-                    // QEMU re-sends guest RAM on every memory-map change; one memfd, mapped once
-                    check(r, counters.get("memorySyncs") > 1 && counters.get("filesMapped") == 1,
-                            "guest RAM mapped once: " + counters);
-                }
+                ProxySockets.checkCounters(r, host, name, msix);
             }
         }
         System.out.println(r);

@@ -86,6 +86,24 @@ class UntrustedDriverTest {
         assertThat(counter("read-only-write")).isEqualTo(2);
     }
 
+    @Test
+    void sizingProbesOfAbsentBarsAreNotFaults() {
+        // what QEMU's x-pci-proxy-dev does at every attach: all ones, then the old value back, at seven
+        // "BARs" from 0x10, the seventh at 0x28 (CardBus CIS); Linux probes the ROM BAR at 0x30
+        for (int offset = 0x14; offset <= 0x28; offset += 4) {
+            int old = fn.readConfig(offset, 4);
+            fn.writeConfig(offset, 4, 0xFFFF_FFFF);
+            assertThat(fn.readConfig(offset, 4)).as("nothing at 0x%x", offset).isZero();
+            fn.writeConfig(offset, 4, old);
+        }
+        fn.writeConfig(0x30, 4, 0xFFFF_F800);
+        assertThat(fn.readConfig(0x30, 4)).as("no expansion ROM").isZero();
+        assertThat(counter("read-only-write")).isZero();
+        fn.writeConfig(0x2c, 4, 0xFFFF_FFFF);
+        assertThat(counter("read-only-write")).as("subsystem ids are no BAR").isEqualTo(1);
+        assertThat(fn.readConfig(0x28, 4)).isZero();
+    }
+
     // ---- BAR ----
 
     @Test

@@ -17,6 +17,8 @@ public final class PciRegisters {
     public static final int REVISION = 1;
     /** QEMU's subsystem id for its own devices (PCI_SUBDEVICE_ID_QEMU), under the same vendor. */
     public static final int SUBSYSTEM_ID = 0x1100;
+    /** The CardBus CIS pointer of a type 0 header: read-only, zero here. */
+    private static final int CARDBUS_CIS = 0x28;
     /** Features this transport cannot honour, never offered whatever the device says. */
     static final long UNSUPPORTED = VirtioFeature.of(VirtioFeature.ACCESS_PLATFORM, VirtioFeature.SR_IOV,
             VirtioFeature.NOTIFICATION_DATA, VirtioFeature.NOTIF_CONFIG_DATA);
@@ -101,9 +103,14 @@ public final class PciRegisters {
         }
     }
 
-    /** BARs 1-5 and the ROM BAR: a driver writes all ones there to learn they do not exist. */
+    /**
+     * BARs 1-5 and the ROM BAR: a driver writes all ones there to learn they do not exist. And the
+     * CardBus CIS pointer (0x28): QEMU's {@code x-pci-proxy-dev} sizes seven "BARs" from 0x10 on every
+     * attach (its loop over PCI_NUM_REGIONS counts the ROM but steps by four), so the seventh lands
+     * at 0x28 and writes all ones and then what it read there; an honest peer's probe, not a fault.
+     */
     private static boolean sizingProbe(int offset) {
-        return offset >= ConfigHeader.BAR0 && offset < 0x28 || offset == 0x30;
+        return offset >= ConfigHeader.BAR0 && offset <= CARDBUS_CIS || offset == 0x30;
     }
 
     // ------------------------------------------------------------------ BAR 0
