@@ -34,6 +34,7 @@ import org.jvirtio.device.console.ConsoleDeviceOptions;
 import org.jvirtio.device.net.NetDevice;
 import org.jvirtio.device.net.NetDeviceOptions;
 import org.jvirtio.device.net.backend.l2.L2Switch;
+import org.jvirtio.device.net.backend.l2.SwitchBackend;
 import org.jvirtio.transport.mmio.MmioCounter;
 import org.jvirtio.transport.mmio.VirtioMmioTransport;
 import org.jvirtio.transport.mmio.acpi.MmioSsdt;
@@ -60,9 +61,9 @@ class MmioProxyGuestIT {
     private static final int OFFSET = 1 << 20;
     private static final int PATTERN = 256 << 10;
     private static final String GUEST_MAC = "52:54:00:6d:6d:01";
-    private static final byte[] RESPONDER_MAC = {0x52, 0x54, 0x00, 0x6d, 0x6d, 0x02};
+    private static final String RESPONDER_MAC = "52:54:00:6d:6d:02";
     private static final String GUEST_IP = "10.0.0.1";
-    private static final byte[] RESPONDER_IP = {10, 0, 0, 2};
+    private static final String RESPONDER_IP = "10.0.0.2";
     private static final int PINGS = 5;
     /** 16 MiB in 4 KiB pages. */
     private static final int BALLOON_PAGES = 4096;
@@ -169,7 +170,7 @@ class MmioProxyGuestIT {
                         "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
                         "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
                 .start();
-                EchoResponderPort responder = new EchoResponderPort(lan, RESPONDER_MAC, RESPONDER_IP)) {
+                PingResponder responder = new PingResponder(new SwitchBackend(lan), RESPONDER_MAC, RESPONDER_IP)) {
             // QEMU creates its sockets at start-up; a start condition, not a measured time.
             for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
                 Thread.sleep(50);
@@ -198,7 +199,7 @@ class MmioProxyGuestIT {
                 ProxiedFunction function = host.functions().get(0);
                 proxyCounters = function.counters();
                 System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters()
-                        + "; responder arp " + responder.arpReplies + " icmp " + responder.echoReplies);
+                        + "; responder arp " + responder.arpAnswered() + " icmp " + responder.echoesAnswered());
                 for (int w = 0; w < devices.size(); w++) {
                     System.out.println(name + " window " + w + ": " + mmio.transport(w) + " "
                             + mmio.transport(w).counters());
