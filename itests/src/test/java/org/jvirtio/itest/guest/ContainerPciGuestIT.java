@@ -1,0 +1,160 @@
+package org.jvirtio.itest.guest;
+
+import static org.jvirtio.itest.guest.GuestChecks.check;
+import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The container ({@code java -jar jvirtio.jar}) attaching its devices to a real QEMU over virtio-pci,
+ * as a user does it: QEMU boots paused ({@code -S}) with QMP and qtest sockets and shareable memory;
+ * the container is started with a console (socket backend) and a blk device, both
+ * {@code transport=pci} on that QEMU at slots 5 and 6. Its PCI transport components share one QMP
+ * connection, attach both functions and resume the guest once both are attached. In the guest
+ * virtio_pci binds both (virtio_console and virtio_blk), text the guest writes to {@code /dev/hvc0}
+ * arrives on the console's UNIX socket, and the blk device reads back what the guest wrote to it.
+ */
+class ContainerPciGuestIT {
+    private static final String GREETING = "hello from hvc0 over jvirtio virtio-pci";
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void containerAttachesAConsoleAndADiskToAPausedQemu() throws Exception {
+        GuestKit kit = GuestKit.get();
+        Path qmp = tmp.resolve("qmp.sock");
+        Path qtest = tmp.resolve("qtest.sock");
+        Path consoleSocket = tmp.resolve("con0.sock");
+        String script = String.join("\n",
+                "set -e",
+                "waitfor /dev/vda 60",
+                "waitfor /dev/hvc0 60",
+                virtioDevicesLines(),
+                "echo '" + GREETING + "' > /dev/hvc0",
+                "dd if=/dev/urandom of=/tmp/p.bin bs=4096 count=16 2>/dev/null",
+                "dd if=/tmp/p.bin of=/dev/vda bs=4096 oflag=direct conv=fsync 2>/dev/null",
+                "echo \"WROTE $(md5sum < /tmp/p.bin | cut -d' ' -f1)\"",
+                "echo \"READ $(dd if=/dev/vda bs=4096 count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                "");
+        Guest.Result r;
+        Process container = null;
+        Path log = tmp.resolve("container.log");
+        try (Guest.Running guest = kit.guest()
+                .name("container-pci")
+                .script(script)
+                .timeout(Duration.ofSeconds(300))
+                .qemuArgs("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
+                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .start()) {
+            // QEMU creates its sockets at start-up; a start condition, not a measured time.
+            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
+                Thread.sleep(50);
+            }
+            String pci = ",transport=pci,qmp=" + qmp + ",qtest=" + qtest;
+            List<String> cmd = new ArrayList<>(List.of(BackEndProcess.java(), "-Xmx256m", "-jar",
+                    BackEndProcess.containerJar().toString(), "--no-shell",
+                    "--run-dir", tmp.resolve("run").toString(), "--conf-dir", tmp.resolve("conf").toString(),
+                    "--deploy-dir", tmp.resolve("deploy").toString(),
+                    "--device", "console,id=con0" + pci + ",slot=5,backend=socket,path=" + consoleSocket,
+                    "--device", "blk,id=blk0" + pci + ",slot=6,size=16M"));
+            container = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+            ConsoleReader console = ConsoleReader.attach(consoleSocket, container);
+            r = guest.await();
+            String received = console.awaitText(GREETING, 60_000);
+            System.out.println("container-pci: console socket received: " + received.strip());
+            check(r, received.contains(GREETING), "the guest's hvc0 text on the console socket: '" + received
+                    + "'\n" + Files.readString(log));
+        } finally {
+            if (container != null) {
+                container.destroy();
+                if (!container.waitFor(30, TimeUnit.SECONDS)) {
+                    container.destroyForcibly();
+                }
+            }
+        }
+        String containerLog = Files.readString(log);
+        System.out.println(r);
+        System.out.println(containerLog);
+        r.assertSuccess();
+        List<String> devices = r.linesStartingWith("VIRTIO-DEV ");
+        check(r, devices.size() == 2, "two virtio devices: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0003 virtio_console ")), "console bound: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0002 virtio_blk ")), "blk bound: " + devices);
+        check(r, r.value("WROTE").equals(r.value("READ")), "the disk reads back what the guest wrote");
+        check(r, containerLog.contains("guest resumed with 2 jvirtio PCI device(s)"),
+                "the container resumed the guest once, with both devices: " + containerLog);
+    }
+
+    /** A client of the console's socket, collecting what the guest writes; attaches once the socket is there. */
+    private static final class ConsoleReader {
+        private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+        private final SocketChannel channel;
+
+        private ConsoleReader(SocketChannel channel) {
+            this.channel = channel;
+            Thread t = new Thread(this::read, "console-reader");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        static ConsoleReader attach(Path socket, Process container) throws IOException, InterruptedException {
+            // the socket backend creates the socket when the container has started it: a start condition
+            for (int i = 0; i < 1200; i++) {
+                if (Files.exists(socket)) {
+                    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                    ch.connect(UnixDomainSocketAddress.of(socket));
+                    return new ConsoleReader(ch);
+                }
+                if (!container.isAlive()) {
+                    throw new AssertionError("the container exited with " + container.exitValue());
+                }
+                Thread.sleep(50);
+            }
+            throw new AssertionError("no console socket " + socket);
+        }
+
+        private void read() {
+            ByteBuffer buf = ByteBuffer.allocate(4096);
+            try {
+                while (channel.read(buf.clear()) >= 0) {
+                    synchronized (received) {
+                        received.write(buf.array(), 0, buf.position());
+                        received.notifyAll();
+                    }
+                }
+            } catch (IOException e) {
+                // the container went away; what arrived stays
+            }
+        }
+
+        /** What arrived once {@code text} is among it, or after {@code millis}: a bound on a failing run. */
+        String awaitText(String text, long millis) throws InterruptedException {
+            long deadline = System.currentTimeMillis() + millis;
+            synchronized (received) {
+                while (!received.toString(StandardCharsets.UTF_8).contains(text)
+                        && System.currentTimeMillis() < deadline) {
+                    received.wait(Math.max(1, deadline - System.currentTimeMillis()));
+                }
+                return received.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+}
