@@ -29,6 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * connection, attach both functions and resume the guest once both are attached. In the guest
  * virtio_pci binds both (virtio_console and virtio_blk), text the guest writes to {@code /dev/hvc0}
  * arrives on the console's UNIX socket, and the blk device reads back what the guest wrote to it.
+ * Errors stay with their device: a slot QEMU refuses and a QMP socket with no QEMU behind it are
+ * logged naming the device, and the other devices are attached and the guest resumed.
  */
 class ContainerPciGuestIT {
     private static final String GREETING = "hello from hvc0 over jvirtio virtio-pci";
@@ -38,10 +40,6 @@ class ContainerPciGuestIT {
 
     @Test
     void containerAttachesAConsoleAndADiskToAPausedQemu() throws Exception {
-        GuestKit kit = GuestKit.get();
-        Path qmp = tmp.resolve("qmp.sock");
-        Path qtest = tmp.resolve("qtest.sock");
-        Path consoleSocket = tmp.resolve("con0.sock");
         String script = String.join("\n",
                 "set -e",
                 "waitfor /dev/vda 60",
@@ -53,11 +51,71 @@ class ContainerPciGuestIT {
                 "echo \"WROTE $(md5sum < /tmp/p.bin | cut -d' ' -f1)\"",
                 "echo \"READ $(dd if=/dev/vda bs=4096 count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
                 "");
-        Guest.Result r;
-        Process container = null;
+        Run run = run("container-pci", script, "console,id=con0" + PCI + ",slot=5,backend=socket,path=" + CONSOLE,
+                "blk,id=blk0" + PCI + ",slot=6,size=16M");
+        Guest.Result r = run.guest;
+        r.assertSuccess();
+        check(r, run.console.contains(GREETING), "the guest's hvc0 text on the console socket: '" + run.console
+                + "'\n" + run.log);
+        List<String> devices = r.linesStartingWith("VIRTIO-DEV ");
+        check(r, devices.size() == 2, "two virtio devices: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0003 virtio_console ")), "console bound: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0002 virtio_blk ")), "blk bound: " + devices);
+        check(r, r.value("WROTE").equals(r.value("READ")), "the disk reads back what the guest wrote");
+        check(r, run.log.contains("guest resumed with 2 jvirtio PCI device(s): con0, blk0\n"),
+                "the container resumed the guest once, with both devices: " + run.log);
+    }
+
+    /**
+     * A device whose slot QEMU refuses (slot 1 is the PIIX3 bridge's) and one whose QEMU is not there
+     * are logged naming them; the console of the same container is attached and the guest resumed.
+     */
+    @Test
+    void aRefusedSlotAndAMissingQemuStayWithTheirDevices() throws Exception {
+        String script = String.join("\n",
+                "set -e",
+                "waitfor /dev/hvc0 60",
+                virtioDevicesLines(),
+                "echo '" + GREETING + "' > /dev/hvc0",
+                "");
+        Run run = run("container-pci-errors", script,
+                "console,id=con0" + PCI + ",slot=5,backend=socket,path=" + CONSOLE,
+                "blk,id=taken" + PCI + ",slot=1,size=1M",
+                "blk,id=lost,transport=pci,qmp=ABSENT,slot=5,size=1M");
+        Guest.Result r = run.guest;
+        r.assertSuccess();
+        check(r, run.console.contains(GREETING), "the console works: '" + run.console + "'\n" + run.log);
+        List<String> devices = r.linesStartingWith("VIRTIO-DEV ");
+        check(r, devices.size() == 1 && devices.get(0).contains(" 0x0003 virtio_console "), "only the console: "
+                + devices);
+        check(r, run.log.contains("taken: cannot attach at PCI slot 1 of the QEMU on"), "slot refusal logged: " + run.log);
+        check(r, run.log.contains("lost: cannot connect to QEMU's QMP socket"), "missing QMP logged: " + run.log);
+        check(r, run.log.contains("guest resumed with 1 jvirtio PCI device(s): con0; not attached (see above): taken"),
+                "resumed with the console: " + run.log);
+    }
+
+    private static final String PCI = ",transport=pci,qmp=QMP,qtest=QTEST";
+    private static final String CONSOLE = "CONSOLE";
+
+    private record Run(Guest.Result guest, String console, String log) {
+    }
+
+    /**
+     * Boots a paused guest with QMP and qtest sockets, starts the container with {@code devices}
+     * (QMP, QTEST, CONSOLE and ABSENT standing for the paths), reads the console socket, and waits for
+     * the guest's script to end.
+     */
+    private Run run(String name, String script, String... devices) throws Exception {
+        GuestKit kit = GuestKit.get();
+        Path qmp = tmp.resolve("qmp.sock");
+        Path qtest = tmp.resolve("qtest.sock");
+        Path consoleSocket = tmp.resolve("con0.sock");
         Path log = tmp.resolve("container.log");
+        Guest.Result r;
+        String received;
+        Process container = null;
         try (Guest.Running guest = kit.guest()
-                .name("container-pci")
+                .name(name)
                 .script(script)
                 .timeout(Duration.ofSeconds(300))
                 .qemuArgs("-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
@@ -67,21 +125,21 @@ class ContainerPciGuestIT {
             for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
                 Thread.sleep(50);
             }
-            String pci = ",transport=pci,qmp=" + qmp + ",qtest=" + qtest;
             List<String> cmd = new ArrayList<>(List.of(BackEndProcess.java(), "-Xmx256m", "-jar",
                     BackEndProcess.containerJar().toString(), "--no-shell",
                     "--run-dir", tmp.resolve("run").toString(), "--conf-dir", tmp.resolve("conf").toString(),
-                    "--deploy-dir", tmp.resolve("deploy").toString(),
-                    "--device", "console,id=con0" + pci + ",slot=5,backend=socket,path=" + consoleSocket,
-                    "--device", "blk,id=blk0" + pci + ",slot=6,size=16M"));
+                    "--deploy-dir", tmp.resolve("deploy").toString()));
+            for (String d : devices) {
+                cmd.add("--device");
+                cmd.add(d.replace("QMP", qmp.toString()).replace("QTEST", qtest.toString())
+                        .replace("CONSOLE", consoleSocket.toString())
+                        .replace("ABSENT", tmp.resolve("no-such-qemu.sock").toString()));
+            }
             container = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
             ConsoleReader console = ConsoleReader.attach(consoleSocket, container);
             r = guest.await();
-            String received = console.awaitText(GREETING, 60_000);
-            System.out.println("container-pci: console socket received: " + received.strip());
-            check(r, received.contains(GREETING), "the guest's hvc0 text on the console socket: '" + received
-                    + "'\n" + Files.readString(log));
+            received = console.awaitText(GREETING, 60_000);
         } finally {
             if (container != null) {
                 container.destroy();
@@ -92,15 +150,9 @@ class ContainerPciGuestIT {
         }
         String containerLog = Files.readString(log);
         System.out.println(r);
+        System.out.println(name + ": console socket received: " + received.strip());
         System.out.println(containerLog);
-        r.assertSuccess();
-        List<String> devices = r.linesStartingWith("VIRTIO-DEV ");
-        check(r, devices.size() == 2, "two virtio devices: " + devices);
-        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0003 virtio_console ")), "console bound: " + devices);
-        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0002 virtio_blk ")), "blk bound: " + devices);
-        check(r, r.value("WROTE").equals(r.value("READ")), "the disk reads back what the guest wrote");
-        check(r, containerLog.contains("guest resumed with 2 jvirtio PCI device(s)"),
-                "the container resumed the guest once, with both devices: " + containerLog);
+        return new Run(r, received, containerLog);
     }
 
     /** A client of the console's socket, collecting what the guest writes; attaches once the socket is there. */

@@ -238,6 +238,11 @@ public final class PciTransport implements ServedDevice {
             return settled;
         }
 
+        /** Attached (and not refused): what the guest resumes with. */
+        boolean attachedOk() {
+            return settled && failure == null;
+        }
+
         /** @return whether the device should be attached now (the first device since this member joined) */
         synchronized boolean offer(VirtioDevice next) {
             if (settled || closed) {

@@ -5,7 +5,9 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -159,11 +161,15 @@ final class QemuGroup {
                 if (resumed || closed || host == null || !allSettled() || members.size() != count) {
                     return; // a latecomer's own attach will try again
                 }
+                List<String> attached = new ArrayList<>();
+                List<String> failed = new ArrayList<>();
+                members.values().forEach(m -> (m.attachedOk() ? attached : failed).add(m.id()));
                 try {
                     host.resume();
                     resumed = true;
-                    LOG.log(Level.INFO, "QEMU on {0}: guest resumed with {1} jvirtio PCI device(s): {2}", qmp, count,
-                            String.join(", ", members.keySet()));
+                    LOG.log(Level.INFO, "QEMU on {0}: guest resumed with {1} jvirtio PCI device(s): {2}{3}", qmp,
+                            attached.size(), String.join(", ", attached),
+                            failed.isEmpty() ? "" : "; not attached (see above): " + String.join(", ", failed));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(Level.ERROR, "{0}: cannot resume the guest (QMP cont) on {1}: {2}",
                             String.join(", ", members.keySet()), qmp, e.getMessage());
