@@ -77,6 +77,13 @@ public final class FelixOptions {
                 fileBundle("jvirtio-device-balloon"));
     }
 
+    /** {@link #pciDevicesInFelix()} plus the platform bundle: device instances, shell commands, JMX. */
+    public static Option[] pciInstancesInFelix() {
+        return options(
+                composite(pciDevicesInFelix()),
+                fileBundle("jvirtio-platform"));
+    }
+
     /** Where the bundle jars under test are; tests that update a bundle read its jar from here. */
     public static File bundleFile(String name) {
         return new File(System.getProperty("bundles.dir", "target/bundles"), name + ".jar");
