@@ -40,6 +40,9 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
  * that comes back is not attached again until the configuration is recreated against a restarted
  * QEMU, because QEMU keeps the old proxy device in the slot.
  *
+ * <p>When the configuration goes, QEMU is asked to unplug the device ({@code device_del}; the guest
+ * ejects it) and the function's channel is closed.
+ *
  * <p>Failures (QMP socket missing, slot taken, QEMU gone) are logged with this device's id; they
  * leave the other devices, in this QEMU or another, as they were.
  */
@@ -102,8 +105,8 @@ public final class PciTransport implements ServedDevice {
     @Deactivate
     void deactivate() {
         if (member != null) {
+            attachments.leave(group, member); // asks QEMU to unplug it while the function still answers
             member.close();
-            attachments.leave(group, member);
         }
     }
 

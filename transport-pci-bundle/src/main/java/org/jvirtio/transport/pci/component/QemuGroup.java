@@ -83,7 +83,9 @@ final class QemuGroup {
 
     /** Removes {@code member}; @return whether the group is now empty (then it is closed). */
     synchronized boolean leave(PciTransport.Member member) {
-        members.remove(member.id(), member);
+        if (members.remove(member.id(), member) && member.attachedOk() && host != null) {
+            unplug(member.id());
+        }
         if (!members.isEmpty()) {
             maybeResume(); // the one missing may have been the one that left
             return false;
@@ -95,6 +97,20 @@ final class QemuGroup {
             host = null;
         }
         return true;
+    }
+
+    /**
+     * Asks QEMU to unplug a leaving device ({@code device_del}: the guest ejects it, then QEMU frees
+     * the slot and the id), so that a configuration created again can attach there. QEMU may be gone:
+     * logged, nothing else.
+     */
+    private void unplug(String id) {
+        try {
+            host.qmp("device_del", Map.of("id", id));
+            LOG.log(Level.INFO, "{0}: unplug requested from the QEMU on {1}", id, qmp);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "{0}: cannot unplug from the QEMU on {1}: {2}", id, qmp, e.getMessage());
+        }
     }
 
     /** Attaches {@code member}'s function on this group's thread. */
