@@ -24,10 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The container ({@code java -jar jvirtio.jar}) attaching its devices to a real QEMU over virtio-pci,
  * as a user does it: QEMU boots paused ({@code -S}) with QMP and qtest sockets and shareable memory;
- * the container is started with a console (socket backend) and a blk device, both
- * {@code transport=pci} on that QEMU at slots 5 and 6. Its PCI transport components share one QMP
- * connection, attach both functions and resume the guest once both are attached. In the guest
- * virtio_pci binds both (virtio_console and virtio_blk), text the guest writes to {@code /dev/hvc0}
+ * the container is started with a console (socket backend), a blk, a net (sink) and a balloon device,
+ * all {@code transport=pci} on that QEMU at slots 5 to 8. Its PCI transport components share one QMP
+ * connection, attach the four functions and resume the guest once all are attached. In the guest
+ * virtio_pci binds each (virtio_console, virtio_blk, virtio_net, virtio_balloon), text the guest writes to {@code /dev/hvc0}
  * arrives on the console's UNIX socket, and the blk device reads back what the guest wrote to it.
  * Errors stay with their device: a slot QEMU refuses and a QMP socket with no QEMU behind it are
  * logged naming the device, and the other devices are attached and the guest resumed.
@@ -39,7 +39,7 @@ class ContainerPciGuestIT {
     Path tmp;
 
     @Test
-    void containerAttachesAConsoleAndADiskToAPausedQemu() throws Exception {
+    void containerAttachesFourDevicesToAPausedQemu() throws Exception {
         String script = String.join("\n",
                 "set -e",
                 "waitfor /dev/vda 60",
@@ -52,21 +52,25 @@ class ContainerPciGuestIT {
                 "echo \"READ $(dd if=/dev/vda bs=4096 count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
                 "");
         Run run = run("container-pci", script, "console,id=con0" + PCI + ",slot=5,backend=socket,path=" + CONSOLE,
-                "blk,id=blk0" + PCI + ",slot=6,size=16M");
+                "blk,id=blk0" + PCI + ",slot=6,size=16M",
+                "net,id=net0" + PCI + ",slot=7,backend=sink",
+                "balloon,id=bal0" + PCI + ",slot=8");
         Guest.Result r = run.guest;
         r.assertSuccess();
         check(r, run.console.contains(GREETING), "the guest's hvc0 text on the console socket: '" + run.console
                 + "'\n" + run.log);
         List<String> devices = r.linesStartingWith("VIRTIO-DEV ");
-        check(r, devices.size() == 2, "two virtio devices: " + devices);
+        check(r, devices.size() == 4, "four virtio devices: " + devices);
         check(r, devices.stream().anyMatch(l -> l.contains(" 0x0003 virtio_console ")), "console bound: " + devices);
         check(r, devices.stream().anyMatch(l -> l.contains(" 0x0002 virtio_blk ")), "blk bound: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0001 virtio_net ")), "net bound: " + devices);
+        check(r, devices.stream().anyMatch(l -> l.contains(" 0x0005 virtio_balloon ")), "balloon bound: " + devices);
         check(r, r.value("WROTE").equals(r.value("READ")), "the disk reads back what the guest wrote");
-        // the devices attach in the order their components start: either
+        // the devices attach in the order their components start: any
         List<String> resumes = run.log.lines().filter(l -> l.contains("guest resumed with")).toList();
-        check(r, resumes.size() == 1 && (resumes.get(0).endsWith("guest resumed with 2 jvirtio PCI device(s): con0, blk0")
-                || resumes.get(0).endsWith("guest resumed with 2 jvirtio PCI device(s): blk0, con0")),
-                "the container resumed the guest once, with both devices: " + resumes);
+        check(r, resumes.size() == 1 && resumes.get(0).contains("guest resumed with 4 jvirtio PCI device(s): ")
+                && List.of("con0", "blk0", "net0", "bal0").stream().allMatch(resumes.get(0)::contains),
+                "the container resumed the guest once, with all four devices: " + resumes);
     }
 
     /**
