@@ -19,7 +19,7 @@ public final class QemuAttachments {
     /**
      * Adds {@code member} to the group of its QMP socket, creating the group for the first.
      *
-     * @return the group, or null with the reason logged by the caller via {@code refused}
+     * @return the group {@code member} is now part of
      * @throws IllegalArgumentException naming why the member cannot join (slot or id taken, another
      *                                  qtest socket than the group's)
      */
