@@ -112,6 +112,9 @@ class DeviceOptionParserTest {
         "--device blk,socket=a,path=x --device blk,id=blk0,socket=b,path=y | two devices have id=blk0",
         "--device blk,socket=a,path=x --device net,socket=./a        | device net1: socket: two devices listen on socket=./a",
         "--device net,socket=a,mac=52:54:00:00:00:01 --device net,socket=b,mac=52:54:00:00:00:01 | two devices have mac=52:54:00:00:00:01",
+        "--device blk,transport=pci,qmp=q,slot=5,size=1M             | device blk0: transport: only the container (jvirtio.jar) attaches devices over transport=pci",
+        "--device console,transport=pci,qmp=q,slot=5,path=c          | device console0: transport: only the container",
+        "--device balloon,transport=pci,qmp=q,slot=6                 | device balloon0: transport: only the container",
     })
     void badCommandLineIsOneUsageLine(String line, String message) {
         List<String> argv = line.isBlank() ? List.of() : List.of(line.trim().split(" "));

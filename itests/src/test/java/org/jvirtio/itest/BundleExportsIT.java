@@ -35,7 +35,8 @@ import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.framework.namespace.PackageNamespace;
 
 /**
- * Inside Felix: the jvirtio bundles resolve and start, export exactly their API packages at their versions, keep
+ * Inside Felix: the jvirtio bundles (api, native, vring, and the PCI, MMIO, console and balloon bundles the
+ * container embeds) resolve and start, export exactly their API packages at their versions, keep
  * every {@code .internal} package private, and the classes this test sees come from those bundles.
  */
 @RunWith(PaxExam.class)
@@ -47,7 +48,11 @@ public class BundleExportsIT {
             "org.jvirtio.jvirtio-api", Set.of("org.jvirtio.api", "org.jvirtio.api.device", "org.jvirtio.api.memory",
                     "org.jvirtio.api.queue", "org.jvirtio.api.management"),
             "org.jvirtio.jvirtio-native", Set.of("org.jvirtio.nativeio"),
-            "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"));
+            "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"),
+            "org.jvirtio.jvirtio-transport-pci", Set.of("org.jvirtio.transport.pci", "org.jvirtio.transport.pci.proxy"),
+            "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi"),
+            "org.jvirtio.jvirtio-device-console", Set.of("org.jvirtio.device.console.backend"),
+            "org.jvirtio.jvirtio-device-balloon", Set.of("org.jvirtio.device.balloon.control"));
 
     /** Packages whose API grew since 1.0.0 (a minor bump each); every other package is at 1.0.0. */
     private static final Map<String, Version> GROWN = Map.of("org.jvirtio.api.device", new Version(1, 3, 0),
@@ -60,7 +65,7 @@ public class BundleExportsIT {
 
     @Configuration
     public Option[] config() {
-        return FelixOptions.jvirtioInFelix();
+        return FelixOptions.pciDevicesInFelix();
     }
 
     private List<Bundle> jvirtioBundles() {

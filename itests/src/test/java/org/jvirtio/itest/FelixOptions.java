@@ -62,6 +62,28 @@ public final class FelixOptions {
                 fileBundle("jvirtio-platform"));
     }
 
+    /**
+     * {@link #jvirtioInFelix()} plus Configuration Admin and the bundles the container adds for PCI
+     * devices: the virtio-pci transport (register model, QEMU proxy, DS transport component), the
+     * virtio-mmio transport, and the console and balloon device bundles.
+     */
+    public static Option[] pciDevicesInFelix() {
+        return options(
+                composite(jvirtioInFelix()),
+                fileBundle("org.apache.felix.configadmin"),
+                fileBundle("jvirtio-transport-pci"),
+                fileBundle("jvirtio-transport-mmio"),
+                fileBundle("jvirtio-device-console"),
+                fileBundle("jvirtio-device-balloon"));
+    }
+
+    /** {@link #pciDevicesInFelix()} plus the platform bundle: device instances, shell commands, JMX. */
+    public static Option[] pciInstancesInFelix() {
+        return options(
+                composite(pciDevicesInFelix()),
+                fileBundle("jvirtio-platform"));
+    }
+
     /** Where the bundle jars under test are; tests that update a bundle read its jar from here. */
     public static File bundleFile(String name) {
         return new File(System.getProperty("bundles.dir", "target/bundles"), name + ".jar");

@@ -119,11 +119,15 @@ public final class Container {
     private static void report(List<InstancePlan> devices, ContainerOptions options, PrintStream out) {
         out.println("jvirtio: configuration in " + options.confDir() + ", bundles in " + options.deployDir());
         for (InstancePlan d : devices) {
-            out.println("jvirtio: " + d.type() + " device " + d.id() + " on " + d.socket());
+            out.println("jvirtio: " + d.type() + " device " + d.id() + " on "
+                    + (d.pci() ? "PCI slot " + d.slot() + " of the QEMU on " + d.qmp() : d.socket()));
         }
         if (!devices.isEmpty()) {
-            out.println("jvirtio: attach a QEMU guest with:");
-            out.println("  " + QemuCommandLine.of(devices));
+            List<String> qemus = QemuCommandLine.qemus(devices);
+            for (String qemu : qemus) {
+                out.println(qemus.size() == 1 ? "jvirtio: attach a QEMU guest with:" : "jvirtio: start a QEMU with:");
+                out.println("  " + qemu);
+            }
         }
         out.flush();
     }
@@ -131,11 +135,13 @@ public final class Container {
     static String usage() {
         return """
                 Usage: java -jar jvirtio.jar [--device TYPE,id=ID,socket=PATH,KEY=VALUE...]...
+                                             [--device TYPE,id=ID,transport=pci,qmp=PATH,slot=N,KEY=VALUE...]...
                                              [--run-dir DIR] [--conf-dir DIR] [--deploy-dir DIR] [--no-shell]
-                Serves virtio devices over vhost-user from an OSGi container. Devices come from --device
-                options and from org.jvirtio.instance-NAME.cfg files in the conf directory (same keys, plus
-                type=blk|net, and id= is required there); with neither, a blk device on a 1 GiB sparse image
-                and a net device on switch 'default' are served from the run directory.
+                Serves virtio devices over vhost-user, or as virtio-pci functions attached to a paused QEMU
+                over its QMP socket, from an OSGi container. Devices come from --device options and from
+                org.jvirtio.instance-NAME.cfg files in the conf directory (same keys, plus
+                type=blk|net|console|balloon, and id= is required there); with neither, a blk device on a
+                1 GiB sparse image and a net device on switch 'default' are served from the run directory.
 
                 """ + DeviceSpecs.keyHelp() + System.lineSeparator();
     }

@@ -1,6 +1,9 @@
 package org.jvirtio.distribution.container;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import org.jvirtio.platform.instance.ComponentConfig;
 import org.jvirtio.platform.instance.InstancePlan;
@@ -9,6 +12,11 @@ import org.jvirtio.platform.instance.InstancePlan;
  * The QEMU options that attach a guest to the container's devices: shared guest memory (vhost-user
  * needs it shareable: a memfd with share=on) and, per device, its socket and PCI device, with what the
  * device offers (queues, net's address, MTU, packed rings, mergeable buffers).
+ *
+ * <p>Devices with {@code transport=pci} are not QEMU options: jvirtio attaches them itself over QMP
+ * ({@code x-pci-proxy-dev} at their slots). Their QEMU is started paused with a QMP socket, a qtest
+ * socket where they name one (interrupts without KVM), and shareable memory (the proxy maps it);
+ * jvirtio resumes it once all of them are attached. One such QEMU per QMP socket.
  */
 final class QemuCommandLine {
     static final String GUEST_MEMORY = "1G";
@@ -16,9 +24,56 @@ final class QemuCommandLine {
     private QemuCommandLine() {
     }
 
+    /**
+     * The options of each QEMU the devices need: the first has the vhost-user devices and the PCI
+     * devices of the first QMP socket; each further QMP socket is a QEMU of its own.
+     */
+    static List<String> qemus(List<InstancePlan> devices) {
+        Map<String, List<InstancePlan>> byQmp = new LinkedHashMap<>();
+        List<InstancePlan> vhostUser = new ArrayList<>();
+        for (InstancePlan d : devices) {
+            if (d.pci()) {
+                byQmp.computeIfAbsent(d.qmp(), k -> new ArrayList<>()).add(d);
+            } else {
+                vhostUser.add(d);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        List<List<InstancePlan>> groups = new ArrayList<>(byQmp.values());
+        if (!vhostUser.isEmpty() || groups.isEmpty()) {
+            StringBuilder first = new StringBuilder(of(vhostUser));
+            if (!groups.isEmpty()) {
+                first.append(pci(groups.remove(0)));
+            }
+            out.add(first.toString());
+        }
+        for (List<InstancePlan> group : groups) {
+            out.add(MEMORY + pci(group));
+        }
+        return out;
+    }
+
+    private static final String MEMORY = "-object memory-backend-memfd,id=mem,size=" + GUEST_MEMORY
+            + ",share=on -numa node,memdev=mem";
+
+    /** A paused QEMU's QMP (and qtest) options for the PCI devices of one QMP socket. */
+    private static String pci(List<InstancePlan> group) {
+        InstancePlan first = group.get(0);
+        StringBuilder b = new StringBuilder(" \\\n  -S -qmp unix:").append(first.qmp().replace(",", ",,"))
+                .append(",server=on,wait=off");
+        if (!first.qtest().isEmpty()) {
+            b.append(" -qtest unix:").append(first.qtest().replace(",", ",,")).append(",server=on,wait=off -qtest-log none");
+        }
+        b.append("\n  # then jvirtio attaches");
+        for (InstancePlan d : group) {
+            b.append(' ').append(d.type()).append(' ').append(d.id()).append(" at slot ").append(d.slot());
+        }
+        return b.append(" and then resumes the guest").toString();
+    }
+
+    /** The vhost-user devices' options, after the shared memory. */
     static String of(List<InstancePlan> devices) {
-        StringBuilder b = new StringBuilder("-object memory-backend-memfd,id=mem,size=" + GUEST_MEMORY
-                + ",share=on -numa node,memdev=mem");
+        StringBuilder b = new StringBuilder(MEMORY);
         for (InstancePlan d : devices) {
             String id = d.id();
             ComponentConfig device = d.device();

@@ -86,6 +86,18 @@ public final class VirtioPciFunction implements PciFunction {
         return registers.lifecycle().status();
     }
 
+    /**
+     * The features the driver accepted, once it set FEATURES_OK; 0 before. For management reads from
+     * any thread: the status is read first (volatile), and the register thread wrote the driver's
+     * feature words before the FEATURES_OK that made it, so they are visible once the status is.
+     */
+    public long negotiatedFeatures() {
+        if ((deviceStatus() & org.jvirtio.api.DeviceStatus.FEATURES_OK) == 0) {
+            return 0;
+        }
+        return registers.lifecycle().features().accepted();
+    }
+
     /** Whether the driver set DRIVER_OK and the device runs. */
     public boolean isRunning() {
         return registers.lifecycle().isActive();

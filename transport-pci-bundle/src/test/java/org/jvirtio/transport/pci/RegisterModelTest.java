@@ -60,6 +60,22 @@ class RegisterModelTest {
     }
 
     @Test
+    void negotiatedFeaturesAreTheAcceptedOnesOnceFeaturesOkIsSet() {
+        assertThat(fn.negotiatedFeatures()).isZero();
+        driver.reset();
+        driver.addStatus(org.jvirtio.api.DeviceStatus.ACKNOWLEDGE);
+        driver.addStatus(org.jvirtio.api.DeviceStatus.DRIVER);
+        long accepted = driver.offered() & ScriptedDevice.OFFERED;
+        driver.writeFeatures(accepted);
+        assertThat(fn.negotiatedFeatures()).as("written but not yet FEATURES_OK").isZero();
+        driver.addStatus(org.jvirtio.api.DeviceStatus.FEATURES_OK);
+        assertThat(accepted).isNotZero();
+        assertThat(fn.negotiatedFeatures()).isEqualTo(accepted);
+        driver.reset();
+        assertThat(fn.negotiatedFeatures()).as("after a reset").isZero();
+    }
+
+    @Test
     void configChangeBumpsGenerationAndSignalsTheConfigVector() throws Exception {
         ready(true);
         long before = driver.common(0x15, 1);

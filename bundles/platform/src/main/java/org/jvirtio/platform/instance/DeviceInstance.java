@@ -21,7 +21,9 @@ import org.osgi.service.component.annotations.Reference;
 /**
  * One device instance: each factory configuration of {@link #PID} (a file in {@code conf/}, a
  * {@code --device} option) becomes three configurations, of a backend, a device over it and a
- * vhost-user transport serving the device ({@link InstancePlan}); deleting it deletes them.
+ * transport serving the device (vhost-user or virtio-pci; a balloon has no backend) ({@link InstancePlan});
+ * deleting it deletes them. Editing a balloon's {@code target} updates its device's configuration,
+ * which the running balloon applies in place.
  *
  * <p>Editing the instance changes only what the edit touches. A new backend is created next to the
  * old one under a new tag, the device is pointed at it, then the old backend is deleted: the device
@@ -86,7 +88,8 @@ public final class DeviceInstance {
         try {
             reconcile(plan);
             LOG.log(Level.INFO, "device {0}: {1} over {2} on {3}", plan.id(), plan.device().factoryPid(),
-                    plan.backend().factoryPid(), plan.transport().properties().get("socket"));
+                    plan.backend() == null ? "no backend" : plan.backend().factoryPid(),
+                    plan.pci() ? "QMP " + plan.qmp() + " slot " + plan.slot() : plan.socket());
         } catch (IOException e) {
             LOG.log(Level.ERROR, "device " + plan.id() + ": configuration admin failed", e);
         }
@@ -95,7 +98,10 @@ public final class DeviceInstance {
     /** Creates or updates the three configurations so that they say what {@code plan} says. */
     private void reconcile(InstancePlan plan) throws IOException {
         Configuration retiredBackend = null;
-        if (applied == null || !applied.backend().equals(plan.backend())) {
+        if (plan.backend() == null) {
+            retiredBackend = backend; // a type without a backend (balloon)
+            backend = null;
+        } else if (applied == null || !java.util.Objects.equals(applied.backend(), plan.backend())) {
             retiredBackend = backend;
             String tag = plan.id() + "." + (++generation);
             Map<String, Object> p = new HashMap<>(plan.backend().properties());
@@ -103,7 +109,9 @@ public final class DeviceInstance {
             backend = create(plan.backend().factoryPid(), p);
         }
         Map<String, Object> d = new HashMap<>(plan.device().properties());
-        d.put("backend.target", "(" + BACKEND_TAG + "=" + backend.getProperties().get(BACKEND_TAG) + ")");
+        if (backend != null) {
+            d.put(plan.backendTarget(), "(" + BACKEND_TAG + "=" + backend.getProperties().get(BACKEND_TAG) + ")");
+        }
         device = createOrUpdate(device, plan.device().factoryPid(), d);
         if (retiredBackend != null) {
             retiredBackend.delete();

@@ -2,6 +2,7 @@ package org.jvirtio.platform.instance;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,7 +61,8 @@ public final class DeviceSpecs {
     /**
      * The devices of a command line's {@code --device} values, in order, each checked, and checked
      * against each other: a device without {@code id} is named by its type and position
-     * ({@code blk0}, {@code net1}); no two share an id, a socket or a MAC address.
+     * ({@code blk0}, {@code net1}); no two share an id, a socket, a MAC address or a slot of one QEMU
+     * (its {@code qmp} socket), and the devices of one QEMU name the same {@code qtest} socket.
      *
      * @throws InstanceConfigException naming the device and the key
      */
@@ -69,19 +71,34 @@ public final class DeviceSpecs {
         Set<String> ids = new HashSet<>();
         Set<Path> sockets = new HashSet<>();
         Set<Object> macs = new HashSet<>();
+        Set<PciAddress> slots = new HashSet<>();
+        Map<Path, String> qtests = new HashMap<>();
         for (String spec : specs) {
             Map<String, String> keys = parse(spec);
             if (!InstancePlan.isType(keys.get("type"))) {
                 throw new InstanceConfigException("--device " + spec + ": unknown device type '" + keys.get("type")
-                        + "' (blk or net)");
+                        + "' (" + InstancePlan.TYPE_NAMES + ")");
             }
             keys.putIfAbsent("id", keys.get("type") + plans.size());
             InstancePlan plan = InstancePlan.of(keys);
             if (!ids.add(plan.id())) {
                 throw new InstanceConfigException("two devices have id=" + plan.id());
             }
-            // one socket, one device, whichever side listens: QEMU serves one back end per chardev
-            if (!sockets.add(Path.of(plan.socket()).toAbsolutePath().normalize())) {
+            if (plan.pci()) {
+                // one QEMU, one device per slot: QEMU would refuse the second device_add
+                Path qmp = Path.of(plan.qmp()).toAbsolutePath().normalize();
+                PciAddress address = new PciAddress(qmp, plan.slot());
+                if (!slots.add(address)) {
+                    throw new InstanceConfigException("device " + plan.id() + ": slot: two devices take slot="
+                            + plan.slot() + " of the QEMU on qmp=" + plan.qmp());
+                }
+                String qtest = qtests.putIfAbsent(qmp, plan.qtest());
+                if (qtest != null && !qtest.equals(plan.qtest())) {
+                    throw new InstanceConfigException("device " + plan.id() + ": qtest: the devices of the QEMU on qmp="
+                            + plan.qmp() + " name different qtest sockets ('" + qtest + "', '" + plan.qtest() + "')");
+                }
+            } else if (!sockets.add(Path.of(plan.socket()).toAbsolutePath().normalize())) {
+                // one socket, one device, whichever side listens: QEMU serves one back end per chardev
                 throw new InstanceConfigException("device " + plan.id() + ": socket: two devices "
                         + (plan.client() ? "connect to" : "listen on") + " socket=" + plan.socket());
             }
@@ -92,6 +109,10 @@ public final class DeviceSpecs {
             plans.add(plan);
         }
         return plans;
+    }
+
+    /** A slot of one QEMU, named by its QMP socket. */
+    private record PciAddress(Path qmp, int slot) {
     }
 
     /** {@code keys} as one {@code --device} value again: {@code type} first, commas in values doubled. */
@@ -131,14 +152,25 @@ public final class DeviceSpecs {
                 "Keys of every device:",
                 "  id=NAME          device name: a letter, then up to 63 letters, digits, '-', '.', '_'",
                 "                   (on the command line the default is the type and position: blk0, net1)",
+                "  transport=vhost-user|pci  vhost-user (default): QEMU's vhost-user front end on a socket;",
+                "                   pci: a virtio-pci function of a QEMU started with -S, attached over QMP",
+                "",
+                "transport=vhost-user (blk and net):",
                 "  socket=PATH      the vhost-user socket to listen on, or with client=on to connect to (required)",
                 "  client=on|off    on: connect to QEMU's listening socket (server=on), reconnecting",
                 "                   whenever QEMU is not there; off: listen (default off)",
                 "  reconnect=SECS   client=on only: seconds between connection attempts, 1 to "
                         + InstancePlan.MAX_RECONNECT_SECONDS + " (default 1)",
-                "  transport=vhost-user  the only transport (default)",
                 "  drain_ms=MS      container only: how long a replaced device may take to finish its",
                 "                   requests, 0 to 600000 (default 5000)",
+                "",
+                "transport=pci (container only; every type): QEMU started with -S -qmp unix:QMP,server=on,wait=off",
+                "  qmp=PATH         QEMU's QMP socket (required); the guest is resumed once every device naming",
+                "                   this socket is attached",
+                "  qtest=PATH       QEMU's qtest socket (-qtest unix:PATH,server=on,wait=off), through which",
+                "                   interrupts go without KVM; leave out with KVM (irqfd)",
+                "  slot=N           the PCI slot on bus 0, " + InstancePlan.MIN_SLOT + " to " + InstancePlan.MAX_SLOT
+                        + ", one device per slot of a QEMU (required)",
                 "",
                 "blk (vhost-user-blk; the id is also the GET_ID serial):",
                 "  backend=KIND     file (the default with path=), memory (the default without) or null",
@@ -164,6 +196,28 @@ public final class DeviceSpecs {
                 "  packed=on|off    offer packed rings (default on; QEMU uses them with packed=on)",
                 "  mrg_rxbuf=on|off offer mergeable receive buffers (default on)",
                 "",
+                "",
+                "console (virtio-console, transport=pci only: QEMU 7.2 has no vhost-user console front end;",
+                "its port 0 is the guest's hvc0):",
+                "  backend=KIND     socket (default): a UNIX socket one client at a time attaches to (socat);",
+                "                   log: guest output appended to a file; memory: kept in the JVM (tests)",
+                "  path=PATH        the socket (created) or the log file (required for socket and log)",
+                "  name=NAME        the port's name in the guest (/sys/class/virtio-ports/*/name)",
+                "  cols=N           the console's width the guest reads, 1 to 65535 (default 80)",
+                "  rows=N           the console's height, 1 to 65535 (default 24)",
+                "  packed=on|off    offer packed rings (default on)",
+                "",
+                "balloon (virtio-balloon, transport=pci only: QEMU 7.2 has no vhost-user balloon front end):",
+                "  target=SIZE      the balloon size the guest is asked to give back: 4 KiB pages, or a size",
+                "                   with K, M, G, T in whole pages (default 0); change it on a running",
+                "                   instance (edit its conf/ file, or virtio:balloon ID MIB in the shell)",
+                "  stats_period=SECS seconds between memory statistics samples, 0 (only on request) to "
+                        + BalloonType.MAX_STATS_PERIOD + " (default 10)",
+                "  deflate_on_oom=on|off  the guest may take pages back when it runs out (default on)",
+                "  free_page_hint=on|off  offer free page hinting (default on)",
+                "  page_reporting=on|off  offer free page reporting; reported pages are released (default on)",
+                "  packed=on|off    offer packed rings (default on)",
+                "",
                 "on|off also takes true|false and yes|no. A comma inside a value is written ',,' (as in QEMU).");
     }
 
@@ -173,6 +227,8 @@ public final class DeviceSpecs {
         keys.put("", InstancePlan.commonKeys());
         keys.put("blk", new BlkType().keys());
         keys.put("net", new NetType().keys());
+        keys.put("console", new ConsoleType().keys());
+        keys.put("balloon", new BalloonType().keys());
         return keys;
     }
 }

@@ -18,7 +18,18 @@ interface DeviceType {
     /** The {@code backend} value in effect, e.g. {@code file}: the given one checked, or the type's default. */
     String backendName(InstanceKeys keys);
 
+    /** The backend's configuration, or null for a type that has none (balloon). */
     ComponentConfig backend(InstanceKeys keys);
+
+    /** The device property whose filter selects its backend by tag. */
+    default String backendTarget() {
+        return "backend.target";
+    }
+
+    /** Whether only {@code transport=pci} can carry this type (QEMU has no vhost-user front end for it). */
+    default boolean pciOnly() {
+        return false;
+    }
 
     /** The device, without its {@code backend.target} (the instance adds it: it names a backend generation). */
     ComponentConfig device(InstanceKeys keys);

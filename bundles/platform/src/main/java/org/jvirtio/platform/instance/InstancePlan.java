@@ -15,28 +15,38 @@ import java.util.Set;
  * device, their defaults and their checks: the container turns a plan into configurations, the plain
  * launcher reads its typed values (public for it).
  *
- * <p>Common keys: {@code id}, {@code type} ({@code blk}, {@code net}), {@code transport}
- * ({@code vhost-user}), {@code socket}, {@code client} ({@code on}: connect to QEMU's socket),
- * {@code reconnect} (seconds between client-mode attempts; only with {@code client=on}),
- * {@code drain_ms} (how long a replaced device may take to finish its requests). The type adds its own
- * ({@link BlkType}, {@link NetType}).
+ * <p>Common keys: {@code id}, {@code type} ({@code blk}, {@code net}, {@code console},
+ * {@code balloon}), {@code transport} ({@code vhost-user} or {@code pci}). vhost-user adds
+ * {@code socket}, {@code client} ({@code on}: connect to QEMU's socket), {@code reconnect} (seconds
+ * between client-mode attempts; only with {@code client=on}), {@code drain_ms} (how long a replaced
+ * device may take to finish its requests); pci adds {@code qmp}, {@code qtest} and {@code slot}
+ * (console and balloon only exist over pci). The type adds its own ({@link BlkType}, {@link NetType},
+ * {@link ConsoleType}, {@link BalloonType}).
  *
  * @param id          the device's name
- * @param type        {@code blk} or {@code net}
+ * @param type        {@code blk}, {@code net}, {@code console} or {@code balloon}
  * @param backendName the {@code backend} in effect ({@code file}, {@code memory}, {@code null};
- *                    {@code switch}, {@code sink}, {@code tap})
+ *                    {@code switch}, {@code sink}, {@code tap}; {@code socket}, {@code log}; {@code none}
+ *                    for balloon, which has no backend)
+ * @param backend     the backend's configuration, null for a type without one (balloon)
  * @param keys        the keys the plan was made from
  */
 public record InstancePlan(String id, String type, String backendName, Map<String, String> keys,
         ComponentConfig backend, ComponentConfig device, ComponentConfig transport) {
     static final String TRANSPORT_PID = "org.jvirtio.vhostuser.transport";
+    static final String PCI_TRANSPORT_PID = "org.jvirtio.pci.transport";
     /** The device service property the transport's {@code device.target} selects on. */
     static final String ID_PROPERTY = "jvirtio.id";
     /** The longest pause between client-mode connection attempts: an hour (a larger value is a typo). */
     public static final int MAX_RECONNECT_SECONDS = 3600;
-    private static final List<DeviceType> TYPES = List.of(new BlkType(), new NetType());
-    private static final Set<String> COMMON = Set.of("id", "type", "transport", "socket", "client", "reconnect",
-            "drain_ms");
+    /** PCI slots on bus 0 a device may take (slot 0 is the host bridge's). */
+    public static final int MIN_SLOT = 1;
+    public static final int MAX_SLOT = 31;
+    private static final List<DeviceType> TYPES = List.of(new BlkType(), new NetType(), new ConsoleType(),
+            new BalloonType());
+    private static final Set<String> COMMON = Set.of("id", "type", "transport");
+    private static final Set<String> VHOST_USER = Set.of("socket", "client", "reconnect", "drain_ms");
+    private static final Set<String> PCI = Set.of("qmp", "qtest", "slot");
 
     public InstancePlan {
         keys = Collections.unmodifiableMap(new LinkedHashMap<>(keys)); // in the order given
@@ -46,14 +56,34 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
     public static InstancePlan of(Map<String, String> given) {
         InstanceKeys keys = new InstanceKeys(given);
         DeviceType type = type(keys);
+        boolean pci = keys.choice("transport", "vhost-user", Set.of("vhost-user", "pci")).equals("pci");
+        if (!pci && type.pciOnly()) {
+            throw keys.error("transport", "a " + type.name() + " device needs transport=pci (QEMU 7.2 has no"
+                    + " vhost-user front end for virtio-console or virtio-balloon)");
+        }
+        for (String other : pci ? VHOST_USER : PCI) {
+            if (keys.has(other)) {
+                throw keys.error(other, pci ? "a vhost-user key; transport=pci takes qmp, qtest and slot"
+                        : "only with transport=pci");
+            }
+        }
         Set<String> known = new HashSet<>(COMMON);
+        known.addAll(pci ? PCI : VHOST_USER);
         known.addAll(type.keys());
         keys.rejectUnknown(known);
-        keys.choice("transport", "vhost-user", Set.of("vhost-user"));
         ComponentConfig backend = type.backend(keys);
         ComponentConfig device = type.device(keys);
         Map<String, Object> d = new HashMap<>(device.properties());
         d.put(ID_PROPERTY, keys.id());
+        Map<String, Object> t = pci ? pciTransport(keys) : vhostUserTransport(keys);
+        t.put("device.target", "(" + ID_PROPERTY + "=" + keys.id() + ")");
+        t.put(ID_PROPERTY, keys.id()); // the transport registers the served device under this name
+        return new InstancePlan(keys.id(), type.name(), type.backendName(keys), given, backend,
+                new ComponentConfig(device.factoryPid(), d),
+                new ComponentConfig(pci ? PCI_TRANSPORT_PID : TRANSPORT_PID, t));
+    }
+
+    private static Map<String, Object> vhostUserTransport(InstanceKeys keys) {
         boolean client = keys.flag("client", false);
         if (!client && keys.has("reconnect")) {
             throw keys.error("reconnect", "only with client=on (as a server, jvirtio waits and QEMU reconnects)");
@@ -63,10 +93,19 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         t.put("client", client);
         t.put("reconnect", keys.number("reconnect", 1, 1, MAX_RECONNECT_SECONDS));
         t.put("drainMillis", (long) keys.number("drain_ms", 5000, 0, 600_000));
-        t.put("device.target", "(" + ID_PROPERTY + "=" + keys.id() + ")");
-        t.put(ID_PROPERTY, keys.id()); // the transport registers the served device under this name
-        return new InstancePlan(keys.id(), type.name(), type.backendName(keys), given, backend,
-                new ComponentConfig(device.factoryPid(), d), new ComponentConfig(TRANSPORT_PID, t));
+        return t;
+    }
+
+    private static Map<String, Object> pciTransport(InstanceKeys keys) {
+        Map<String, Object> t = new HashMap<>();
+        t.put("qmp", keys.path("qmp"));
+        t.put("qtest", keys.has("qtest") ? keys.path("qtest") : "");
+        if (!keys.has("slot")) {
+            throw keys.error("slot", "missing (the PCI slot, " + MIN_SLOT + " to " + MAX_SLOT
+                    + ", not used by another device of that QEMU)");
+        }
+        t.put("slot", keys.number("slot", 0, MIN_SLOT, MAX_SLOT));
+        return t;
     }
 
     /** The {@code type} values. */
@@ -74,9 +113,12 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         return TYPES.stream().anyMatch(t -> t.name().equals(name));
     }
 
-    /** The keys every type takes ({@code type} among them). */
+    /** The keys every type takes ({@code type} among them), with those of both transports. */
     static Set<String> commonKeys() {
-        return COMMON;
+        Set<String> all = new HashSet<>(COMMON);
+        all.addAll(VHOST_USER);
+        all.addAll(PCI);
+        return all;
     }
 
     private static DeviceType type(InstanceKeys keys) {
@@ -86,7 +128,45 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
                 return t;
             }
         }
-        throw keys.error("type", name.isEmpty() ? "missing (blk or net)" : "'" + name + "' is not blk or net");
+        throw keys.error("type", name.isEmpty() ? "missing (" + TYPE_NAMES + ")" : "'" + name + "' is not " + TYPE_NAMES);
+    }
+
+    /** The {@code type} values, for messages. */
+    static final String TYPE_NAMES = "blk, net, console or balloon";
+
+    /** The keys of {@code transport=vhost-user}. */
+    static Set<String> vhostUserKeys() {
+        return VHOST_USER;
+    }
+
+    /** The keys of {@code transport=pci}. */
+    static Set<String> pciKeys() {
+        return PCI;
+    }
+
+    /** The device property that selects its backend's tag ({@code backend.target}, console: {@code backends.target}). */
+    String backendTarget() {
+        return TYPES.stream().filter(t -> t.name().equals(type)).findFirst().orElseThrow().backendTarget();
+    }
+
+    /** Whether the device is served over virtio-pci to a QEMU ({@code transport=pci}). */
+    public boolean pci() {
+        return transport.factoryPid().equals(PCI_TRANSPORT_PID);
+    }
+
+    /** transport=pci: QEMU's QMP socket. */
+    public String qmp() {
+        return transport.get("qmp", String.class);
+    }
+
+    /** transport=pci: QEMU's qtest socket, {@code ""} for none. */
+    public String qtest() {
+        return transport.get("qtest", String.class);
+    }
+
+    /** transport=pci: the PCI slot. */
+    public int slot() {
+        return transport.get("slot", Integer.class);
     }
 
     /** The vhost-user socket: where jvirtio listens, or with {@link #client()} where QEMU listens. */

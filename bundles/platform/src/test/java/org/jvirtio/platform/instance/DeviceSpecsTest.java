@@ -27,8 +27,8 @@ class DeviceSpecsTest {
         "blk,id=a,id=b                | --device blk,id=a,id=b: id given twice",
         "blk,id                       | --device blk,id: 'id' is not key=value",
         "blk,socket=s,,path=i,        | --device blk,socket=s,,path=i,: empty element",
-        "blk,,socket=s                | --device blk,,socket=s: unknown device type 'blk,socket=s' (blk or net)",
-        "tape,socket=s                | --device tape,socket=s: unknown device type 'tape' (blk or net)",
+        "blk,,socket=s                | --device blk,,socket=s: unknown device type 'blk,socket=s' (blk, net, console or balloon)",
+        "tape,socket=s                | --device tape,socket=s: unknown device type 'tape' (blk, net, console or balloon)",
         "blk,=x                       | '=x' is not key=value",
     })
     void badSyntax(String spec, String message) {
@@ -55,11 +55,28 @@ class DeviceSpecsTest {
         "net,socket=a,mac=52:54:00:00:00:01 ; net,socket=b,mac=52:54:00:00:00:01  | device net1: mac: two devices have mac=52:54:00:00:00:01",
         "net,id=x,socket=a ; net,socket=b,mac=MAC_OF_X                            | device net1: mac: two devices have mac=",
         "net,socket=a ; net,socket=b,mtu=9                                        | device net1: mtu: '9'",
+        "console,transport=pci,qmp=q,slot=5,path=c ; blk,transport=pci,qmp=./q,slot=5,size=1M | device blk1: slot: two devices take slot=5 of the QEMU on qmp=./q",
+        "balloon,transport=pci,qmp=q,slot=5 ; balloon,transport=pci,qmp=q,slot=05     | device balloon1: slot: two devices take slot=5",
+        "blk,transport=pci,qmp=q,qtest=t,slot=4,size=1M ; net,transport=pci,qmp=q,slot=5      | device net1: qtest: the devices of the QEMU on qmp=q name different qtest sockets ('t', '')",
     })
     void devicesAreCheckedAgainstEachOther(String line, String message) {
         List<String> specs = List.of(line.replace("MAC_OF_X", NetType.defaultMac("x")).split(" ; "));
         assertThatThrownBy(() -> DeviceSpecs.commandLine(specs)).isInstanceOf(InstanceConfigException.class)
                 .hasMessageContaining(message.trim());
+    }
+
+    @Test
+    void pciDevicesShareAQemuInTheirOwnSlots() {
+        List<InstancePlan> plans = DeviceSpecs.commandLine(List.of(
+                "console,transport=pci,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=5,path=/run/c.sock",
+                "blk,transport=pci,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=6,size=1M",
+                "balloon,transport=pci,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=7",
+                "blk,transport=pci,qmp=/run/other.qmp,slot=5,size=1M",
+                "net,socket=/run/n.sock"));
+        assertThat(plans).extracting(InstancePlan::id).containsExactly("console0", "blk1", "balloon2", "blk3", "net4");
+        assertThat(plans.subList(0, 4)).allMatch(InstancePlan::pci).extracting(InstancePlan::slot)
+                .containsExactly(5, 6, 7, 5);
+        assertThat(plans.get(4).pci()).isFalse();
     }
 
     @Test

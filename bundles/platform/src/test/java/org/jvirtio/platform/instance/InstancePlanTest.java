@@ -57,6 +57,97 @@ class InstancePlanTest {
                 .isEqualTo(new ComponentConfig("org.jvirtio.net.backend.tap", Map.of("ifname", "jv0")));
     }
 
+    @Test
+    void pciTransportNamesTheQemuAndTheSlot() {
+        InstancePlan p = plan("blk,id=b,transport=pci,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=31,size=1M");
+        assertThat(p.transport()).isEqualTo(new ComponentConfig("org.jvirtio.pci.transport",
+                Map.of("qmp", "/run/q.qmp", "qtest", "/run/q.qtest", "slot", 31,
+                        "device.target", "(jvirtio.id=b)", "jvirtio.id", "b")));
+        assertThat(p).extracting(InstancePlan::pci, InstancePlan::qmp, InstancePlan::qtest, InstancePlan::slot)
+                .containsExactly(true, "/run/q.qmp", "/run/q.qtest", 31);
+        assertThat(plan("net,id=n,transport=PCI,qmp=q,slot=1").transport().properties())
+                .containsEntry("qtest", "").containsEntry("slot", 1);
+        assertThat(plan("blk,id=b,socket=s,size=1M").pci()).isFalse();
+    }
+
+    @Test
+    void consoleIsOnePortOnASocketALogOrMemory() {
+        InstancePlan p = plan("console,id=con0,transport=pci,qmp=q,slot=5,path=/run/con0.sock,name=org.jvirtio.0,cols=132,rows=50");
+        assertThat(p.backendName()).isEqualTo("socket");
+        assertThat(p.backend()).isEqualTo(new ComponentConfig("org.jvirtio.console.backend.socket",
+                Map.of("path", "/run/con0.sock", "port", 0)));
+        assertThat(p.device()).isEqualTo(new ComponentConfig("org.jvirtio.console.device",
+                Map.of("ports", 1, "consolePort", 0, "backends.cardinality.minimum", 1, "names", "org.jvirtio.0",
+                        "cols", 132, "rows", 50, "packed", true, "jvirtio.id", "con0")));
+        assertThat(p.backendTarget()).isEqualTo("backends.target");
+        assertThat(plan("console,id=c,transport=pci,qmp=q,slot=5,backend=log,path=/var/c.log").backend())
+                .isEqualTo(new ComponentConfig("org.jvirtio.console.backend.log", Map.of("path", "/var/c.log", "port", 0)));
+        assertThat(plan("console,id=c,transport=pci,qmp=q,slot=5,backend=memory").backend())
+                .isEqualTo(new ComponentConfig("org.jvirtio.console.backend.memory", Map.of("port", 0)));
+        assertThat(plan("console,id=c,transport=pci,qmp=q,slot=5,backend=memory").device().properties())
+                .containsEntry("cols", 80).containsEntry("rows", 24).doesNotContainKey("names");
+    }
+
+    @Test
+    void balloonHasNoBackendAndATargetInPagesOrASize() {
+        InstancePlan p = plan("balloon,id=bal0,transport=pci,qmp=q,slot=6,target=256M,stats_period=2,free_page_hint=off");
+        assertThat(p.backend()).isNull();
+        assertThat(p.backendName()).isEqualTo("none");
+        assertThat(p.device()).isEqualTo(new ComponentConfig("org.jvirtio.balloon.device",
+                Map.of("targetPages", 65536L, "statsPeriodSeconds", 2, "deflateOnOom", true, "freePageHint", false,
+                        "pageReporting", true, "packed", true, "jvirtio.id", "bal0")));
+        assertThat(plan("balloon,id=b,transport=pci,qmp=q,slot=6").device().properties())
+                .containsEntry("targetPages", 0L).containsEntry("statsPeriodSeconds", 10);
+        assertThat(plan("balloon,id=b,transport=pci,qmp=q,slot=6,target=1000").device().properties())
+                .containsEntry("targetPages", 1000L);
+        assertThat(plan("balloon,id=b,transport=pci,qmp=q,slot=6,target=4294967295").device().properties())
+                .containsEntry("targetPages", 4294967295L);
+        assertThat(plan("balloon,id=b,transport=pci,qmp=q,slot=6,target=8k").device().properties())
+                .containsEntry("targetPages", 2L);
+        assertThat(plan("balloon,id=b,transport=pci,qmp=q,slot=6,target=16383G").device().properties())
+                .containsEntry("targetPages", 16383L << 18);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "blk,id=b,transport=pci,slot=5,size=1M                | device b: qmp: missing",
+        "blk,id=b,transport=pci,qmp=,slot=5,size=1M           | device b: qmp: missing",
+        "blk,id=b,transport=pci,qmp=q,size=1M                 | device b: slot: missing (the PCI slot, 1 to 31",
+        "blk,id=b,transport=pci,qmp=q,slot=0,size=1M          | device b: slot: '0' is not a whole number from 1 to 31",
+        "blk,id=b,transport=pci,qmp=q,slot=32,size=1M         | device b: slot: '32' is not a whole number from 1 to 31",
+        "blk,id=b,transport=pci,qmp=q,slot=0x5,size=1M        | device b: slot: '0x5' is not a whole number from 1 to 31",
+        "blk,id=b,transport=pci,qmp=q,slot=,size=1M           | device b: slot: '' is not a whole number",
+        "blk,id=b,transport=pci,qmp=q,qtest=,slot=5,size=1M   | device b: qtest: missing",
+        "blk,id=b,transport=pci,qmp=q,slot=5,socket=s,size=1M | device b: socket: a vhost-user key; transport=pci takes qmp, qtest and slot",
+        "net,id=n,transport=pci,qmp=q,slot=5,drain_ms=5       | device n: drain_ms: a vhost-user key",
+        "net,id=n,socket=s,slot=5                             | device n: slot: only with transport=pci",
+        "net,id=n,socket=s,qmp=q                              | device n: qmp: only with transport=pci",
+        "net,id=n,transport=mmio,socket=s                     | device n: transport: 'mmio' is not one of [pci, vhost-user]",
+        "console,id=c,socket=s,path=p                         | device c: transport: a console device needs transport=pci (QEMU 7.2 has no vhost-user front end for virtio-console or virtio-balloon)",
+        "balloon,id=b,transport=vhost-user,socket=s           | device b: transport: a balloon device needs transport=pci",
+        "console,id=c,transport=pci,qmp=q,slot=5              | device c: path: missing",
+        "console,id=c,transport=pci,qmp=q,slot=5,backend=log  | device c: path: missing",
+        "console,id=c,transport=pci,qmp=q,slot=5,backend=tcp,path=p | device c: backend: 'tcp' is not one of [log, memory, socket]",
+        "console,id=c,transport=pci,qmp=q,slot=5,backend=memory,path=p | device c: path: backend=memory has no path",
+        "console,id=c,transport=pci,qmp=q,slot=5,path=p,name=a/b | device c: name: 'a/b' is not a port name",
+        "console,id=c,transport=pci,qmp=q,slot=5,path=p,name=  | device c: name: missing",
+        "console,id=c,transport=pci,qmp=q,slot=5,path=p,cols=0 | device c: cols: '0' is not a whole number from 1 to 65535",
+        "console,id=c,transport=pci,qmp=q,slot=5,path=p,rows=65536 | device c: rows: '65536' is not a whole number from 1 to 65535",
+        "console,id=c,transport=pci,qmp=q,slot=5,path=p,size=1M | device c: size: unknown key(s)",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=-1     | device b: target: '-1' is not a balloon size",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=4294967296 | device b: target: '4294967296' is not a balloon size",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=16384G | device b: target: '16384G' is not a balloon size",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=1K     | device b: target: '1K' is not a balloon size",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=1.5G   | device b: target: '1.5G' is not a balloon size",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,target=       | device b: target: empty",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,stats_period=3601 | device b: stats_period: '3601' is not a whole number from 0 to 3600",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,page_reporting=maybe | device b: page_reporting: 'maybe' is not on or off",
+        "balloon,id=b,transport=pci,qmp=q,slot=5,path=p        | device b: path: unknown key(s)",
+    })
+    void pciConsoleAndBalloonKeysAreChecked(String spec, String message) {
+        refusesWithTheDeviceAndTheKey(spec, message);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
         "blk,socket=s,path=p                              | a device instance needs id=NAME",
@@ -65,9 +156,9 @@ class InstancePlanTest {
         "blk,id=,socket=s,path=p                          | a device instance needs id=NAME",
         "blk,id=b,path=p                                  | device b: socket: missing",
         "blk,id=b,socket=,path=p                          | device b: socket: missing",
-        "disk,id=b,socket=s                               | device b: type: 'disk' is not blk or net",
+        "disk,id=b,socket=s                               | device b: type: 'disk' is not blk, net, console or balloon",
         "blk,id=b,socket=s,path=p,colour=red              | device b: colour: unknown key(s); known: backend, client, drain_ms, id, packed, path, queues, readonly, reconnect, size, socket, transport, type",
-        "blk,id=b,socket=s,path=p,transport=pci           | device b: transport: 'pci' is not one of [vhost-user]",
+        "blk,id=b,socket=s,path=p,transport=mmio          | device b: transport: 'mmio' is not one of [pci, vhost-user]",
         "blk,id=b,socket=s,backend=tape                   | device b: backend: 'tape' is not one of [file, memory, null]",
         "blk,id=b,socket=s,backend=                       | device b: backend: empty",
         "blk,id=b,socket=s,backend=file                   | device b: path: missing",
