@@ -4,5 +4,5 @@
  * driver-supplied address once, at set-up.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.jvirtio.vring;

@@ -4,6 +4,7 @@ import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.RingChainView;
 
 /**
  * The {@link DeviceQueue} a device gets for one queue index: stable for the life of an activation,
@@ -63,7 +64,7 @@ public final class QueueSlot implements DeviceQueue {
 
     @Override
     public DescriptorChain newChain() {
-        return new SlotChain();
+        return new RingChainView();
     }
 
     @Override
@@ -72,16 +73,11 @@ public final class QueueSlot implements DeviceQueue {
         if (ring == null || paused) {
             return false;
         }
-        if (!(chain instanceof SlotChain)) {
+        if (!(chain instanceof RingChainView)) {
             throw new IllegalArgumentException("use a chain from this queue's newChain(): " + chain);
         }
-        SlotChain view = (SlotChain) chain;
-        if (view.owner != ring) {
-            // a new ring after QueueReset or reset: its chain views fit its size (allocates once per ring)
-            view.inner = ring.newChain();
-            view.owner = ring;
-        }
-        return ring.pop(view.inner);
+        // a new ring after QueueReset or reset gets chain views that fit its size (allocates once per ring)
+        return ring.pop(((RingChainView) chain).on(ring));
     }
 
     @Override

@@ -4,6 +4,7 @@ import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.RingChainView;
 
 /**
  * The {@link DeviceQueue} a device holds for one queue: stable for the device's whole activation,
@@ -69,7 +70,7 @@ public final class QueuePlug implements DeviceQueue {
 
     @Override
     public DescriptorChain newChain() {
-        return new PlugChain();
+        return new RingChainView();
     }
 
     @Override
@@ -78,10 +79,10 @@ public final class QueuePlug implements DeviceQueue {
         if (ring == null || paused) {
             return false;
         }
-        if (!(chain instanceof PlugChain)) {
+        if (!(chain instanceof RingChainView)) {
             throw new IllegalArgumentException("use a chain from this queue's newChain(): " + chain);
         }
-        return ring.pop(((PlugChain) chain).on(ring));
+        return ring.pop(((RingChainView) chain).on(ring));
     }
 
     @Override

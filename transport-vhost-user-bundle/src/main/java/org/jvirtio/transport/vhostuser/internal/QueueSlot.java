@@ -4,6 +4,7 @@ import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.RingChainView;
 
 /**
  * What a device gets for queue {@code i}: a stable {@link DeviceQueue} whose ring the connection plugs
@@ -79,7 +80,7 @@ public final class QueueSlot implements DeviceQueue {
 
     @Override
     public DescriptorChain newChain() {
-        return new SlotChain();
+        return new RingChainView();
     }
 
     @Override
@@ -88,31 +89,27 @@ public final class QueueSlot implements DeviceQueue {
         if (ring == null || paused) {
             return false;
         }
-        if (!(chain instanceof SlotChain)) {
+        if (!(chain instanceof RingChainView)) {
             throw new IllegalArgumentException("use a chain from this queue's newChain(): " + chain);
         }
-        SlotChain view = (SlotChain) chain;
-        if (view.innerOwner != ring) {
-            view.inner = ring.newChain();
-            view.innerOwner = ring;
-        }
+        DescriptorChain inner = ((RingChainView) chain).on(ring);
         InflightTracker tracking = inflight;
         if (tracking == null) {
-            if (!ring.pop(view.inner)) {
+            if (!ring.pop(inner)) {
                 return false;
             }
-            counters.popped(view.inner.readableBytes());
+            counters.popped(inner.readableBytes());
             return true;
         }
         int availBefore = ring.availPosition();
-        if (!ring.pop(view.inner)) {
+        if (!ring.pop(inner)) {
             return false;
         }
-        counters.popped(view.inner.readableBytes());
-        tracking.popped(ring, availBefore, view.inner);
+        counters.popped(inner.readableBytes());
+        tracking.popped(ring, availBefore, inner);
         InOrderRelease order = inOrder;
         if (order != null) {
-            order.popped(view.inner.head());
+            order.popped(inner.head());
         }
         return true;
     }

@@ -1,19 +1,29 @@
-package org.jvirtio.transport.pci.internal;
+package org.jvirtio.vring;
 
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DescriptorChain;
-import org.jvirtio.vring.DeviceVring;
 
 /**
- * The chain view a {@link QueuePlug} hands out: it forwards to a chain of whichever ring is plugged in,
- * replacing that inner view (one allocation) only when the ring itself was replaced.
+ * A chain view that outlives the ring behind it. Transports hand a device one stable
+ * {@link org.jvirtio.api.queue.DeviceQueue} per queue and plug rings into it as the driver starts,
+ * stops, resets or moves them (vhost-user's per-ring lifecycle, a PCI or MMIO queue reset, a new memory
+ * map); the device's chain views must survive that. This view forwards to a chain view of the ring it was
+ * last popped from, and makes a new inner view (one allocation) only when the ring itself was replaced,
+ * so the hot path allocates nothing.
+ *
+ * <p>One thread at a time, like every chain view: the device's queue worker.
+ *
+ * @since 1.2
  */
-final class PlugChain implements DescriptorChain {
+public final class RingChainView implements DescriptorChain {
     private DescriptorChain inner;
     private DeviceVring owner;
 
-    /** The inner view for {@code ring}, made on the first pop from a newly plugged ring. */
-    DescriptorChain on(DeviceVring ring) {
+    /**
+     * The inner view to pop {@code ring}'s next chain into: the same one as last time unless the ring was
+     * replaced since.
+     */
+    public DescriptorChain on(DeviceVring ring) {
         if (owner != ring) {
             inner = ring.newChain();
             owner = ring;
