@@ -14,7 +14,7 @@ class QemuAttachmentsTest {
     private final QemuAttachments attachments = new QemuAttachments();
 
     private QemuGroup join(String id, int slot, String qmp, String qtest) {
-        return attachments.join(new PciTransport.Member(id, slot), Path.of(qmp), qtest == null ? null : Path.of(qtest),
+        return attachments.joinGroup(new PciTransport.Member(id, slot), Path.of(qmp), qtest == null ? null : Path.of(qtest),
                 0, TIMEOUT);
     }
 
@@ -49,7 +49,7 @@ class QemuAttachmentsTest {
     @Test
     void theLastToLeaveClosesTheGroupAndFreesItsSlots() {
         PciTransport.Member a = new PciTransport.Member("a", 5);
-        QemuGroup g = attachments.join(a, Path.of("/run/vm/qmp.sock"), null, 0, TIMEOUT);
+        QemuGroup g = attachments.joinGroup(a, Path.of("/run/vm/qmp.sock"), null, 0, TIMEOUT);
         attachments.leave(g, a);
         QemuGroup next = join("b", 5, "/run/vm/qmp.sock", "/run/vm/qtest.sock");
         assertThat(next).isNotSameAs(g);
