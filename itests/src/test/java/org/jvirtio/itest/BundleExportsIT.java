@@ -50,7 +50,8 @@ public class BundleExportsIT {
             "org.jvirtio.jvirtio-native", Set.of("org.jvirtio.nativeio"),
             "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"),
             "org.jvirtio.jvirtio-transport-pci", Set.of("org.jvirtio.transport.pci", "org.jvirtio.transport.pci.proxy"),
-            "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi"),
+            "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi",
+                    "org.jvirtio.transport.mmio.proxy"),
             "org.jvirtio.jvirtio-device-console", Set.of("org.jvirtio.device.console.backend"),
             "org.jvirtio.jvirtio-device-balloon", Set.of("org.jvirtio.device.balloon.control"));
 

@@ -1,5 +1,7 @@
 package org.jvirtio.transport.mmio.component;
 
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -22,6 +24,7 @@ import org.osgi.service.component.annotations.Reference;
  */
 @Component(service = MmioSlots.class)
 public final class MmioSlots {
+    private static final Logger LOG = System.getLogger("org.jvirtio.transport.mmio");
     private final QemuSlots qemus;
     private final Map<Key, SharedSlot> slots = new HashMap<>();
     /** Delays a ready slot's attach by the settle time: its other windows' configurations may still be coming. */
@@ -74,6 +77,10 @@ public final class MmioSlots {
         timer.schedule(() -> {
             if (s.wantsAttach()) {
                 s.membership().attach();
+            } else if (s.gap() >= 0) {
+                // the guest stays paused: its SSDT declares windows this slot cannot serve
+                LOG.log(Level.ERROR, "mmio slot {0}: window {1} has no device configured; the slot is not attached"
+                        + " (a slot''s windows are 0 to n-1, as --mmio-ssdt declared them)", s.slot(), s.gap());
             }
         }, settleMillis, TimeUnit.MILLISECONDS);
     }

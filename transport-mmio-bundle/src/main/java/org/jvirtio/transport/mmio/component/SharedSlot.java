@@ -117,6 +117,18 @@ final class SharedSlot implements QemuSlots.Slot {
         return true;
     }
 
+    /** The first window missing below the highest one, or -1 if the windows are 0 to n-1. */
+    synchronized int gap() {
+        int expected = 0;
+        for (int index : windows.keySet()) {
+            if (index != expected) {
+                return expected;
+            }
+            expected++;
+        }
+        return -1;
+    }
+
     @Override
     public synchronized PciFunctionFactory factory() {
         VirtioMmioSlot.Builder b = VirtioMmioSlot.builder();
