@@ -44,8 +44,8 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
     /** PCI slots on bus 0 a device may take (slot 0 is the host bridge's). */
     public static final int MIN_SLOT = 1;
     public static final int MAX_SLOT = 31;
-    /** The highest mmio window of one slot's BAR (the SSDT declares at most 256 per slot). */
-    public static final int MAX_WINDOW = 255;
+    /** The highest mmio window of one slot's BAR (its function serves at most 64 windows). */
+    public static final int MAX_WINDOW = 63;
     private static final List<DeviceType> TYPES = List.of(new BlkType(), new NetType(), new ConsoleType(),
             new BalloonType());
     private static final Set<String> COMMON = Set.of("id", "type", "transport");

@@ -55,7 +55,7 @@ public final class MmioTransport implements ServedDevice {
         @AttributeDefinition(description = "PCI slot on bus 0 whose BAR holds the windows, 1 to 31")
         int slot();
 
-        @AttributeDefinition(description = "This device's window in the slot's BAR, 0 to 255 (the SSDT's order)")
+        @AttributeDefinition(description = "This device's window in the slot's BAR, 0 to 63 (the SSDT's order)")
         int window() default 0;
 
         @AttributeDefinition(description = "Milliseconds to wait for more devices of this QEMU before attaching or resuming")
@@ -85,9 +85,9 @@ public final class MmioTransport implements ServedDevice {
         Window w = null;
         SharedSlot s = null;
         try {
-            if (config.slot() < 1 || config.slot() > 31 || config.window() < 0 || config.window() > 255) {
+            if (config.slot() < 1 || config.slot() > 31 || config.window() < 0 || config.window() > 63) {
                 throw new IllegalArgumentException("slot " + config.slot() + " window " + config.window()
-                        + ": expected slot 1 to 31, window 0 to 255");
+                        + ": expected slot 1 to 31, window 0 to 63");
             }
             w = new Window(id, config.window());
             s = slots.join(w, Path.of(config.qmp()), config.qtest().isEmpty() ? null : Path.of(config.qtest()),
