@@ -61,10 +61,10 @@ public final class DeviceOptionParser {
 
     /** The launcher's view of one checked device. */
     static DeviceSpec spec(InstancePlan plan) throws UsageException {
-        if (plan.pci() || !(plan.type().equals("blk") || plan.type().equals("net"))) {
-            // the PCI transport and the console and balloon devices are bundles only the container runs
+        if (plan.qemuAttached() || !(plan.type().equals("blk") || plan.type().equals("net"))) {
+            // the PCI and mmio transports and the console and balloon devices are bundles only the container runs
             throw new UsageException("device " + plan.id() + ": transport: only the container (jvirtio.jar) attaches"
-                    + " devices over transport=pci, and serves console and balloon devices");
+                    + " devices over transport=pci or transport=mmio, and serves console and balloon devices");
         }
         if (plan.keys().containsKey("drain_ms")) {
             // the plain launcher never replaces a device under its transport, so nothing would drain

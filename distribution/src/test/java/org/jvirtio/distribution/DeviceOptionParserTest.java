@@ -115,6 +115,7 @@ class DeviceOptionParserTest {
         "--device blk,transport=pci,qmp=q,slot=5,size=1M             | device blk0: transport: only the container (jvirtio.jar) attaches devices over transport=pci",
         "--device console,transport=pci,qmp=q,slot=5,path=c          | device console0: transport: only the container",
         "--device balloon,transport=pci,qmp=q,slot=6                 | device balloon0: transport: only the container",
+        "--device blk,transport=mmio,qmp=q,slot=5,size=1M            | device blk0: transport: only the container (jvirtio.jar) attaches devices over transport=pci or transport=mmio",
     })
     void badCommandLineIsOneUsageLine(String line, String message) {
         List<String> argv = line.isBlank() ? List.of() : List.of(line.trim().split(" "));

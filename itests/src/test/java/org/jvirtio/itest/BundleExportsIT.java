@@ -50,7 +50,8 @@ public class BundleExportsIT {
             "org.jvirtio.jvirtio-native", Set.of("org.jvirtio.nativeio"),
             "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"),
             "org.jvirtio.jvirtio-transport-pci", Set.of("org.jvirtio.transport.pci", "org.jvirtio.transport.pci.proxy"),
-            "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi"),
+            "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi",
+                    "org.jvirtio.transport.mmio.proxy"),
             "org.jvirtio.jvirtio-device-console", Set.of("org.jvirtio.device.console.backend"),
             "org.jvirtio.jvirtio-device-balloon", Set.of("org.jvirtio.device.balloon.control"));
 
@@ -58,7 +59,7 @@ public class BundleExportsIT {
     private static final Map<String, Version> GROWN = Map.of("org.jvirtio.api.device", new Version(1, 3, 0),
             "org.jvirtio.api.queue", new Version(1, 1, 0), "org.jvirtio.api.memory", new Version(1, 1, 0),
             "org.jvirtio.vring", new Version(1, 2, 0), "org.jvirtio.vring.memory", new Version(1, 1, 0),
-            "org.jvirtio.nativeio", new Version(1, 3, 0));
+            "org.jvirtio.nativeio", new Version(1, 3, 0), "org.jvirtio.transport.pci.proxy", new Version(1, 1, 0));
 
     @Inject
     private BundleContext context;

@@ -30,7 +30,10 @@ import org.osgi.framework.launch.FrameworkFactory;
  * {@code conf/} and {@code deploy/} say. SIGTERM stops the framework, which stops every device (front
  * ends see their back end leave; images are flushed and closed).
  *
- * <p>Exit codes: 0 after {@code --help} or when the framework is stopped from the shell; 2 for a
+ * <p>{@code --mmio-ssdt FILE} writes the ACPI table of the {@code transport=mmio} devices given and
+ * exits without starting anything ({@link MmioSsdtFile}).
+ *
+ * <p>Exit codes: 0 after {@code --help} or {@code --mmio-ssdt}, or when the framework is stopped from the shell; 2 for a
  * command line it cannot use; 1 if the framework cannot start; 143 on SIGTERM.
  */
 public final class Container {
@@ -55,6 +58,18 @@ public final class Container {
         }
         if (options.help()) {
             System.out.print(usage());
+            return;
+        }
+        if (options.mmioSsdt() != null) {
+            try {
+                System.out.println(MmioSsdtFile.write(options.mmioSsdt(), options.devices()));
+            } catch (UsageException e) {
+                System.err.println("jvirtio: " + e.getMessage());
+                System.exit(2);
+            } catch (IOException e) {
+                System.err.println("jvirtio: cannot write " + options.mmioSsdt() + ": " + e);
+                System.exit(1);
+            }
             return;
         }
         Framework framework;
@@ -120,7 +135,9 @@ public final class Container {
         out.println("jvirtio: configuration in " + options.confDir() + ", bundles in " + options.deployDir());
         for (InstancePlan d : devices) {
             out.println("jvirtio: " + d.type() + " device " + d.id() + " on "
-                    + (d.pci() ? "PCI slot " + d.slot() + " of the QEMU on " + d.qmp() : d.socket()));
+                    + (d.pci() ? "PCI slot " + d.slot() + " of the QEMU on " + d.qmp()
+                            : d.mmio() ? "mmio window " + d.window() + " of PCI slot " + d.slot() + " of the QEMU on "
+                                    + d.qmp() : d.socket()));
         }
         if (!devices.isEmpty()) {
             List<String> qemus = QemuCommandLine.qemus(devices);
@@ -136,12 +153,15 @@ public final class Container {
         return """
                 Usage: java -jar jvirtio.jar [--device TYPE,id=ID,socket=PATH,KEY=VALUE...]...
                                              [--device TYPE,id=ID,transport=pci,qmp=PATH,slot=N,KEY=VALUE...]...
+                                             [--device TYPE,id=ID,transport=mmio,qmp=PATH,slot=N,KEY=VALUE...]...
                                              [--run-dir DIR] [--conf-dir DIR] [--deploy-dir DIR] [--no-shell]
                 Serves virtio devices over vhost-user, or as virtio-pci functions attached to a paused QEMU
                 over its QMP socket, from an OSGi container. Devices come from --device options and from
                 org.jvirtio.instance-NAME.cfg files in the conf directory (same keys, plus
                 type=blk|net|console|balloon, and id= is required there); with neither, a blk device on a
                 1 GiB sparse image and a net device on switch 'default' are served from the run directory.
+                  --mmio-ssdt FILE  write the ACPI table declaring the transport=mmio devices given (for
+                                    QEMU's -acpitable file=FILE) and exit, starting nothing
 
                 """ + DeviceSpecs.keyHelp() + System.lineSeparator();
     }

@@ -12,14 +12,16 @@ import org.jvirtio.platform.instance.InstancePlan;
 /**
  * The container's command line: {@code --device SPEC} (repeated), {@code --run-dir},
  * {@code --conf-dir}, {@code --deploy-dir} (defaults {@code run}, {@code conf}, {@code deploy} under the
- * working directory), {@code --no-shell}, {@code --help}. Every {@code --device} is checked here, alone
+ * working directory), {@code --no-shell}, {@code --mmio-ssdt FILE} (write the ACPI table of the
+ * {@code transport=mmio} devices and exit), {@code --help}. Every {@code --device} is checked here, alone
  * and against the others ({@link DeviceSpecs#commandLine}), so a typo ends the launch with a usage error
  * instead of a log line inside the running container.
  *
- * @param devices the {@code --device} options, checked, each with its id
+ * @param devices  the {@code --device} options, checked, each with its id
+ * @param mmioSsdt {@code --mmio-ssdt}'s file, null without it
  */
 record ContainerOptions(List<InstancePlan> devices, Path runDir, Path confDir, Path deployDir, boolean shell,
-        boolean help) {
+        boolean help, Path mmioSsdt) {
 
     static ContainerOptions parse(List<String> args) throws UsageException {
         List<String> devices = new ArrayList<>();
@@ -28,13 +30,14 @@ record ContainerOptions(List<InstancePlan> devices, Path runDir, Path confDir, P
         Path deploy = Path.of("deploy");
         boolean shell = true;
         boolean help = false;
+        Path mmioSsdt = null;
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String name = arg.contains("=") && arg.startsWith("--") ? arg.substring(0, arg.indexOf('=')) : arg;
             switch (name) {
                 case "--help", "-h" -> help = true;
                 case "--no-shell" -> shell = false;
-                case "--device", "--run-dir", "--conf-dir", "--deploy-dir" -> {
+                case "--device", "--run-dir", "--conf-dir", "--deploy-dir", "--mmio-ssdt" -> {
                     String value;
                     if (arg.length() > name.length()) {
                         value = arg.substring(name.length() + 1);
@@ -47,14 +50,30 @@ record ContainerOptions(List<InstancePlan> devices, Path runDir, Path confDir, P
                         case "--device" -> devices.add(value);
                         case "--run-dir" -> run = Path.of(value);
                         case "--conf-dir" -> conf = Path.of(value);
+                        case "--mmio-ssdt" -> mmioSsdt = path(name, value);
                         default -> deploy = Path.of(value);
                     }
                 }
                 default -> throw new UsageException("unknown option " + arg + " (see --help)");
             }
         }
-        return new ContainerOptions(help ? List.of() : checked(devices), run.toAbsolutePath(),
-                conf.toAbsolutePath(), deploy.toAbsolutePath(), shell, help);
+        List<InstancePlan> plans = help ? List.of() : checked(devices);
+        if (mmioSsdt != null && !help) {
+            MmioSsdtFile.table(plans); // the same usage errors before anything is written
+        }
+        return new ContainerOptions(plans, run.toAbsolutePath(), conf.toAbsolutePath(), deploy.toAbsolutePath(),
+                shell, help, mmioSsdt);
+    }
+
+    private static Path path(String option, String value) throws UsageException {
+        try {
+            if (value.isEmpty()) {
+                throw new UsageException(option + " needs a file name");
+            }
+            return Path.of(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new UsageException(option + " " + value + ": not a path (" + e.getReason() + ")");
+        }
     }
 
     private static List<InstancePlan> checked(List<String> specs) throws UsageException {

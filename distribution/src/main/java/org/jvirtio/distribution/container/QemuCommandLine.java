@@ -16,7 +16,9 @@ import org.jvirtio.platform.instance.InstancePlan;
  * <p>Devices with {@code transport=pci} are not QEMU options: jvirtio attaches them itself over QMP
  * ({@code x-pci-proxy-dev} at their slots). Their QEMU is started paused with a QMP socket, a qtest
  * socket where they name one (interrupts without KVM), and shareable memory (the proxy maps it);
- * jvirtio resumes it once all of them are attached. One such QEMU per QMP socket.
+ * jvirtio resumes it once all of them are attached. One such QEMU per QMP socket. Devices with
+ * {@code transport=mmio} join the same QEMU; it also needs the ACPI table declaring them, written by
+ * {@code --mmio-ssdt FILE} with the same {@code --device} options.
  */
 final class QemuCommandLine {
     static final String GUEST_MEMORY = "1G";
@@ -32,7 +34,7 @@ final class QemuCommandLine {
         Map<String, List<InstancePlan>> byQmp = new LinkedHashMap<>();
         List<InstancePlan> vhostUser = new ArrayList<>();
         for (InstancePlan d : devices) {
-            if (d.pci()) {
+            if (d.qemuAttached()) {
                 byQmp.computeIfAbsent(d.qmp(), k -> new ArrayList<>()).add(d);
             } else {
                 vhostUser.add(d);
@@ -64,11 +66,21 @@ final class QemuCommandLine {
         if (!first.qtest().isEmpty()) {
             b.append(" -qtest unix:").append(first.qtest().replace(",", ",,")).append(",server=on,wait=off -qtest-log none");
         }
+        if (group.stream().anyMatch(InstancePlan::mmio)) {
+            b.append(" -acpitable file=SSDT");
+        }
         b.append("\n  # then jvirtio attaches");
         for (InstancePlan d : group) {
             b.append(' ').append(d.type()).append(' ').append(d.id()).append(" at slot ").append(d.slot());
+            if (d.mmio()) {
+                b.append(" (mmio window ").append(d.window()).append(')');
+            }
         }
-        return b.append(" and then resumes the guest").toString();
+        b.append(" and then resumes the guest");
+        if (group.stream().anyMatch(InstancePlan::mmio)) {
+            b.append("\n  # SSDT: the file java -jar jvirtio.jar --mmio-ssdt SSDT wrote, with these --device options");
+        }
+        return b.toString();
     }
 
     /** The vhost-user devices' options, after the shared memory. */

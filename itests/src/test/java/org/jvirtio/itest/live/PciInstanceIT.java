@@ -30,7 +30,8 @@ import org.osgi.service.cm.ConfigurationAdmin;
  * PCI instances inside Felix, before any QEMU is there: a {@code type=balloon,transport=pci} instance
  * makes a balloon device (no backend) and a PCI transport that registers the device as served, waiting
  * for its QMP socket; its target follows the instance's {@code target} key, and {@code virtio:balloon}
- * changes it on the running device; bad input is an answer naming what is wrong.
+ * changes it on the running device; bad input is an answer naming what is wrong. mmio instances
+ * share a slot, one window each.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerMethod.class)
@@ -85,6 +86,30 @@ public class PciInstanceIT {
         withTarget.put("target", "1000"); // pages: a live edit of the instance's key
         instance.update(withTarget);
         awaitTrue(() -> balloon.targetPages() == 1000, "target 1000 pages after the edit");
+    }
+
+    /**
+     * {@code transport=mmio} instances as {@code conf/} files make them (window keys given): each is a
+     * served device of transport {@code mmio}, waiting for its QEMU, at its slot and window; a third
+     * instance naming a taken window is refused, and the others stay as they were.
+     */
+    @Test
+    public void mmioInstancesShareASlotOneWindowEach() throws Exception {
+        Path dir = Files.createTempDirectory("jvirtio-mmio-instance");
+        String qmp = dir.resolve("absent-qmp.sock").toString();
+        for (String[] b : new String[][] {{"bal0", "0"}, {"bal1", "1"}, {"bal2", "1"}}) {
+            configAdmin.createFactoryConfiguration(INSTANCE, "?").update(new Hashtable<>(Map.of("type", "balloon",
+                    "id", b[0], "transport", "mmio", "qmp", qmp, "slot", "7", "window", b[1])));
+        }
+        ServedDevice bal0 = await(() -> service(ServedDevice.class, "(jvirtio.id=bal0)"), "served bal0");
+        ServedDevice bal1 = await(() -> service(ServedDevice.class, "(jvirtio.id=bal1)"), "served bal1");
+        ServedDevice bal2 = await(() -> service(ServedDevice.class, "(jvirtio.id=bal2)"), "served bal2");
+        assertEquals("mmio", bal0.transport());
+        assertTrue(bal1.address(), bal1.address().endsWith("absent-qmp.sock slot 7 window 1"));
+        // the first of bal1 and bal2 to start takes window 1: configuration admin orders nothing
+        awaitTrue(() -> bal1.state().equals("refused") != bal2.state().equals("refused"), "one of bal1, bal2 refused");
+        assertEquals("waiting", bal0.state()); // no QEMU on that QMP socket: logged, retried, nothing else
+        assertEquals(0L, bal0.negotiatedFeatures());
     }
 
     /** The platform's gogo commands, a private class of its bundle: called as gogo does, by name. */

@@ -89,7 +89,9 @@ public final class DeviceInstance {
             reconcile(plan);
             LOG.log(Level.INFO, "device {0}: {1} over {2} on {3}", plan.id(), plan.device().factoryPid(),
                     plan.backend() == null ? "no backend" : plan.backend().factoryPid(),
-                    plan.pci() ? "QMP " + plan.qmp() + " slot " + plan.slot() : plan.socket());
+                    plan.pci() ? "QMP " + plan.qmp() + " slot " + plan.slot()
+                            : plan.mmio() ? "QMP " + plan.qmp() + " slot " + plan.slot() + " mmio window " + plan.window()
+                            : plan.socket());
         } catch (IOException e) {
             LOG.log(Level.ERROR, "device " + plan.id() + ": configuration admin failed", e);
         }

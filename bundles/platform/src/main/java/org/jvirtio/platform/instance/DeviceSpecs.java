@@ -2,12 +2,14 @@ package org.jvirtio.platform.instance;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * {@code --device} strings, in QEMU's option syntax: {@code TYPE,key=value,...}, a comma inside a
@@ -64,6 +66,11 @@ public final class DeviceSpecs {
      * ({@code blk0}, {@code net1}); no two share an id, a socket, a MAC address or a slot of one QEMU
      * (its {@code qmp} socket), and the devices of one QEMU name the same {@code qtest} socket.
      *
+     * <p>{@code transport=mmio} devices naming the same slot of one QEMU share it, one register window
+     * each: a device without {@code window} takes the next one in command-line order (the first device
+     * of a slot window 0). No two take one window, the windows of a slot are 0 to n-1 without a gap
+     * (the SSDT declares that many), and a slot is either one PCI device's or mmio windows.
+     *
      * @throws InstanceConfigException naming the device and the key
      */
     public static List<InstancePlan> commandLine(List<String> specs) {
@@ -71,7 +78,8 @@ public final class DeviceSpecs {
         Set<String> ids = new HashSet<>();
         Set<Path> sockets = new HashSet<>();
         Set<Object> macs = new HashSet<>();
-        Set<PciAddress> slots = new HashSet<>();
+        Map<PciAddress, String> pciSlots = new HashMap<>();
+        Map<PciAddress, TreeMap<Integer, String>> mmioSlots = new LinkedHashMap<>();
         Map<Path, String> qtests = new HashMap<>();
         for (String spec : specs) {
             Map<String, String> keys = parse(spec);
@@ -84,13 +92,30 @@ public final class DeviceSpecs {
             if (!ids.add(plan.id())) {
                 throw new InstanceConfigException("two devices have id=" + plan.id());
             }
-            if (plan.pci()) {
-                // one QEMU, one device per slot: QEMU would refuse the second device_add
+            if (plan.qemuAttached()) {
                 Path qmp = Path.of(plan.qmp()).toAbsolutePath().normalize();
                 PciAddress address = new PciAddress(qmp, plan.slot());
-                if (!slots.add(address)) {
-                    throw new InstanceConfigException("device " + plan.id() + ": slot: two devices take slot="
-                            + plan.slot() + " of the QEMU on qmp=" + plan.qmp());
+                if (pciSlots.containsKey(address) || plan.pci() && mmioSlots.containsKey(address)) {
+                    // one QEMU, one device per slot: QEMU would refuse the second device_add
+                    String owner = pciSlots.containsKey(address) ? "device " + pciSlots.get(address)
+                            : "the mmio windows of " + String.join(", ", mmioSlots.get(address).values());
+                    throw new InstanceConfigException("device " + plan.id() + ": slot: slot=" + plan.slot()
+                            + " of the QEMU on qmp=" + plan.qmp() + " is already " + owner + "'s");
+                }
+                if (plan.pci()) {
+                    pciSlots.put(address, plan.id());
+                } else {
+                    TreeMap<Integer, String> windows = mmioSlots.computeIfAbsent(address, a -> new TreeMap<>());
+                    if (!keys.containsKey("window")) {
+                        keys.put("window", String.valueOf(windows.isEmpty() ? 0 : windows.lastKey() + 1));
+                        plan = InstancePlan.of(keys);
+                    }
+                    String other = windows.putIfAbsent(plan.window(), plan.id());
+                    if (other != null) {
+                        throw new InstanceConfigException("device " + plan.id() + ": window: window=" + plan.window()
+                                + " of slot=" + plan.slot() + " of the QEMU on qmp=" + plan.qmp() + " is already device "
+                                + other + "'s");
+                    }
                 }
                 String qtest = qtests.putIfAbsent(qmp, plan.qtest());
                 if (qtest != null && !qtest.equals(plan.qtest())) {
@@ -108,7 +133,36 @@ public final class DeviceSpecs {
             }
             plans.add(plan);
         }
+        mmioSlots.forEach((address, windows) -> {
+            int expected = 0;
+            for (Map.Entry<Integer, String> w : windows.entrySet()) {
+                if (w.getKey() != expected) {
+                    throw new InstanceConfigException("device " + w.getValue() + ": window: window=" + w.getKey()
+                            + " of slot=" + address.slot() + " leaves window " + expected + " empty (the windows of a"
+                            + " slot are 0 to n-1)");
+                }
+                expected++;
+            }
+        });
         return plans;
+    }
+
+    /**
+     * The mmio slots of {@code plans} ({@link #commandLine} checked them): per QEMU (its QMP socket,
+     * absolute) in first-use order, per slot in first-use order, the devices in window order. What
+     * the SSDT declares, and what the container attaches.
+     */
+    public static Map<Path, Map<Integer, List<InstancePlan>>> mmioSlots(List<InstancePlan> plans) {
+        Map<Path, Map<Integer, List<InstancePlan>>> out = new LinkedHashMap<>();
+        for (InstancePlan p : plans) {
+            if (p.mmio()) {
+                out.computeIfAbsent(Path.of(p.qmp()).toAbsolutePath().normalize(), q -> new LinkedHashMap<>())
+                        .computeIfAbsent(p.slot(), s -> new ArrayList<>()).add(p);
+            }
+        }
+        out.values().forEach(slots -> slots.values().forEach(
+                windows -> windows.sort(Comparator.comparingInt(InstancePlan::window))));
+        return out;
     }
 
     /** A slot of one QEMU, named by its QMP socket. */
@@ -152,8 +206,9 @@ public final class DeviceSpecs {
                 "Keys of every device:",
                 "  id=NAME          device name: a letter, then up to 63 letters, digits, '-', '.', '_'",
                 "                   (on the command line the default is the type and position: blk0, net1)",
-                "  transport=vhost-user|pci  vhost-user (default): QEMU's vhost-user front end on a socket;",
-                "                   pci: a virtio-pci function of a QEMU started with -S, attached over QMP",
+                "  transport=vhost-user|pci|mmio  vhost-user (default): QEMU's vhost-user front end on a socket;",
+                "                   pci: a virtio-pci function of a QEMU started with -S, attached over QMP;",
+                "                   mmio: a virtio-mmio device in such a QEMU (declared by --mmio-ssdt's table)",
                 "",
                 "transport=vhost-user (blk and net):",
                 "  socket=PATH      the vhost-user socket to listen on, or with client=on to connect to (required)",
@@ -171,6 +226,15 @@ public final class DeviceSpecs {
                 "                   interrupts go without KVM; leave out with KVM (irqfd)",
                 "  slot=N           the PCI slot on bus 0, " + InstancePlan.MIN_SLOT + " to " + InstancePlan.MAX_SLOT
                         + ", one device per slot of a QEMU (required)",
+                "",
+                "transport=mmio (container only; every type): as pci, with -acpitable file=FILE from --mmio-ssdt",
+                "  qmp=PATH, qtest=PATH  as for pci",
+                "  slot=N           the PCI slot whose BAR holds the register windows, " + InstancePlan.MIN_SLOT
+                        + " to " + InstancePlan.MAX_SLOT + "; mmio devices",
+                "                   naming one slot share it, one window each; not a pci device's slot (required)",
+                "  window=N         the device's window in the slot, 0 to " + InstancePlan.MAX_WINDOW + " (on the command line",
+                "                   the default is the next in order; conf/ files: default 0); a slot's windows",
+                "                   are 0 to n-1, each one device's",
                 "",
                 "blk (vhost-user-blk; the id is also the GET_ID serial):",
                 "  backend=KIND     file (the default with path=), memory (the default without) or null",
@@ -197,7 +261,7 @@ public final class DeviceSpecs {
                 "  mrg_rxbuf=on|off offer mergeable receive buffers (default on)",
                 "",
                 "",
-                "console (virtio-console, transport=pci only: QEMU 7.2 has no vhost-user console front end;",
+                "console (virtio-console, transport=pci or mmio only: QEMU 7.2 has no vhost-user console front end;",
                 "its port 0 is the guest's hvc0):",
                 "  backend=KIND     socket (default): a UNIX socket one client at a time attaches to (socat);",
                 "                   log: guest output appended to a file; memory: kept in the JVM (tests)",
@@ -207,7 +271,7 @@ public final class DeviceSpecs {
                 "  rows=N           the console's height, 1 to 65535 (default 24)",
                 "  packed=on|off    offer packed rings (default on)",
                 "",
-                "balloon (virtio-balloon, transport=pci only: QEMU 7.2 has no vhost-user balloon front end):",
+                "balloon (virtio-balloon, transport=pci or mmio only: QEMU 7.2 has no vhost-user balloon front end):",
                 "  target=SIZE      the balloon size the guest is asked to give back: 4 KiB pages, or a size",
                 "                   with K, M, G, T in whole pages (default 0); change it on a running",
                 "                   instance (edit its conf/ file, or virtio:balloon ID MIB in the shell)",

@@ -16,11 +16,12 @@ import java.util.Set;
  * launcher reads its typed values (public for it).
  *
  * <p>Common keys: {@code id}, {@code type} ({@code blk}, {@code net}, {@code console},
- * {@code balloon}), {@code transport} ({@code vhost-user} or {@code pci}). vhost-user adds
+ * {@code balloon}), {@code transport} ({@code vhost-user}, {@code pci} or {@code mmio}). vhost-user adds
  * {@code socket}, {@code client} ({@code on}: connect to QEMU's socket), {@code reconnect} (seconds
  * between client-mode attempts; only with {@code client=on}), {@code drain_ms} (how long a replaced
- * device may take to finish its requests); pci adds {@code qmp}, {@code qtest} and {@code slot}
- * (console and balloon only exist over pci). The type adds its own ({@link BlkType}, {@link NetType},
+ * device may take to finish its requests); pci adds {@code qmp}, {@code qtest} and {@code slot}, mmio
+ * the same and {@code window} (its register window in the slot's BAR; console and balloon only exist
+ * over pci or mmio). The type adds its own ({@link BlkType}, {@link NetType},
  * {@link ConsoleType}, {@link BalloonType}).
  *
  * @param id          the device's name
@@ -35,6 +36,7 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         ComponentConfig backend, ComponentConfig device, ComponentConfig transport) {
     static final String TRANSPORT_PID = "org.jvirtio.vhostuser.transport";
     static final String PCI_TRANSPORT_PID = "org.jvirtio.pci.transport";
+    static final String MMIO_TRANSPORT_PID = "org.jvirtio.mmio.transport";
     /** The device service property the transport's {@code device.target} selects on. */
     static final String ID_PROPERTY = "jvirtio.id";
     /** The longest pause between client-mode connection attempts: an hour (a larger value is a typo). */
@@ -42,11 +44,14 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
     /** PCI slots on bus 0 a device may take (slot 0 is the host bridge's). */
     public static final int MIN_SLOT = 1;
     public static final int MAX_SLOT = 31;
+    /** The highest mmio window of one slot's BAR (its function serves at most 64 windows). */
+    public static final int MAX_WINDOW = 63;
     private static final List<DeviceType> TYPES = List.of(new BlkType(), new NetType(), new ConsoleType(),
             new BalloonType());
     private static final Set<String> COMMON = Set.of("id", "type", "transport");
     private static final Set<String> VHOST_USER = Set.of("socket", "client", "reconnect", "drain_ms");
     private static final Set<String> PCI = Set.of("qmp", "qtest", "slot");
+    private static final Set<String> MMIO = Set.of("qmp", "qtest", "slot", "window");
 
     public InstancePlan {
         keys = Collections.unmodifiableMap(new LinkedHashMap<>(keys)); // in the order given
@@ -56,31 +61,42 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
     public static InstancePlan of(Map<String, String> given) {
         InstanceKeys keys = new InstanceKeys(given);
         DeviceType type = type(keys);
-        boolean pci = keys.choice("transport", "vhost-user", Set.of("vhost-user", "pci")).equals("pci");
-        if (!pci && type.pciOnly()) {
-            throw keys.error("transport", "a " + type.name() + " device needs transport=pci (QEMU 7.2 has no"
-                    + " vhost-user front end for virtio-console or virtio-balloon)");
+        String transport = keys.choice("transport", "vhost-user", Set.of("vhost-user", "pci", "mmio"));
+        boolean pci = transport.equals("pci");
+        boolean mmio = transport.equals("mmio");
+        if (!pci && !mmio && type.pciOnly()) {
+            throw keys.error("transport", "a " + type.name() + " device needs transport=pci or transport=mmio (QEMU 7.2 has"
+                    + " no vhost-user front end for virtio-console or virtio-balloon)");
         }
-        for (String other : pci ? VHOST_USER : PCI) {
+        Set<String> own = pci ? PCI : mmio ? MMIO : VHOST_USER;
+        Set<String> others = new HashSet<>(VHOST_USER);
+        others.addAll(MMIO);
+        others.removeAll(own);
+        for (String other : new java.util.TreeSet<>(others)) {
             if (keys.has(other)) {
-                throw keys.error(other, pci ? "a vhost-user key; transport=pci takes qmp, qtest and slot"
-                        : "only with transport=pci");
+                throw keys.error(other, VHOST_USER.contains(other)
+                        ? "a vhost-user key; transport=" + transport + " takes " + (pci ? "qmp, qtest and slot" : "qmp, qtest, slot and window")
+                        : other.equals("window") && pci ? "only with transport=mmio"
+                        : "only with transport=pci or transport=mmio");
             }
         }
         Set<String> known = new HashSet<>(COMMON);
-        known.addAll(pci ? PCI : VHOST_USER);
+        known.addAll(own);
         known.addAll(type.keys());
         keys.rejectUnknown(known);
         ComponentConfig backend = type.backend(keys);
         ComponentConfig device = type.device(keys);
         Map<String, Object> d = new HashMap<>(device.properties());
         d.put(ID_PROPERTY, keys.id());
-        Map<String, Object> t = pci ? pciTransport(keys) : vhostUserTransport(keys);
+        Map<String, Object> t = pci || mmio ? pciTransport(keys) : vhostUserTransport(keys);
+        if (mmio) {
+            t.put("window", keys.number("window", 0, 0, MAX_WINDOW));
+        }
         t.put("device.target", "(" + ID_PROPERTY + "=" + keys.id() + ")");
         t.put(ID_PROPERTY, keys.id()); // the transport registers the served device under this name
         return new InstancePlan(keys.id(), type.name(), type.backendName(keys), given, backend,
                 new ComponentConfig(device.factoryPid(), d),
-                new ComponentConfig(pci ? PCI_TRANSPORT_PID : TRANSPORT_PID, t));
+                new ComponentConfig(pci ? PCI_TRANSPORT_PID : mmio ? MMIO_TRANSPORT_PID : TRANSPORT_PID, t));
     }
 
     private static Map<String, Object> vhostUserTransport(InstanceKeys keys) {
@@ -113,11 +129,11 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         return TYPES.stream().anyMatch(t -> t.name().equals(name));
     }
 
-    /** The keys every type takes ({@code type} among them), with those of both transports. */
+    /** The keys every type takes ({@code type} among them), with those of every transport. */
     static Set<String> commonKeys() {
         Set<String> all = new HashSet<>(COMMON);
         all.addAll(VHOST_USER);
-        all.addAll(PCI);
+        all.addAll(MMIO);
         return all;
     }
 
@@ -144,6 +160,11 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         return PCI;
     }
 
+    /** The keys of {@code transport=mmio}. */
+    static Set<String> mmioKeys() {
+        return MMIO;
+    }
+
     /** The device property that selects its backend's tag ({@code backend.target}, console: {@code backends.target}). */
     String backendTarget() {
         return TYPES.stream().filter(t -> t.name().equals(type)).findFirst().orElseThrow().backendTarget();
@@ -154,7 +175,22 @@ public record InstancePlan(String id, String type, String backendName, Map<Strin
         return transport.factoryPid().equals(PCI_TRANSPORT_PID);
     }
 
-    /** transport=pci: QEMU's QMP socket. */
+    /** Whether the device is served over virtio-mmio in a proxied PCI slot of a QEMU ({@code transport=mmio}). */
+    public boolean mmio() {
+        return transport.factoryPid().equals(MMIO_TRANSPORT_PID);
+    }
+
+    /** Whether jvirtio attaches the device to a paused QEMU over QMP ({@code transport=pci} or {@code mmio}). */
+    public boolean qemuAttached() {
+        return pci() || mmio();
+    }
+
+    /** transport=mmio: the device's register window in its slot's BAR (the SSDT's window of that index). */
+    public int window() {
+        return transport.get("window", Integer.class);
+    }
+
+    /** transport=pci or mmio: QEMU's QMP socket. */
     public String qmp() {
         return transport.get("qmp", String.class);
     }

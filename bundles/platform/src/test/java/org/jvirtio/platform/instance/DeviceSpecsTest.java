@@ -2,7 +2,9 @@ package org.jvirtio.platform.instance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -55,8 +57,14 @@ class DeviceSpecsTest {
         "net,socket=a,mac=52:54:00:00:00:01 ; net,socket=b,mac=52:54:00:00:00:01  | device net1: mac: two devices have mac=52:54:00:00:00:01",
         "net,id=x,socket=a ; net,socket=b,mac=MAC_OF_X                            | device net1: mac: two devices have mac=",
         "net,socket=a ; net,socket=b,mtu=9                                        | device net1: mtu: '9'",
-        "console,transport=pci,qmp=q,slot=5,path=c ; blk,transport=pci,qmp=./q,slot=5,size=1M | device blk1: slot: two devices take slot=5 of the QEMU on qmp=./q",
-        "balloon,transport=pci,qmp=q,slot=5 ; balloon,transport=pci,qmp=q,slot=05     | device balloon1: slot: two devices take slot=5",
+        "console,transport=pci,qmp=q,slot=5,path=c ; blk,transport=pci,qmp=./q,slot=5,size=1M | device blk1: slot: slot=5 of the QEMU on qmp=./q is already device console0's",
+        "balloon,transport=pci,qmp=q,slot=5 ; balloon,transport=pci,qmp=q,slot=05     | device balloon1: slot: slot=5 of the QEMU on qmp=q is already device balloon0's",
+        "blk,transport=mmio,qmp=q,slot=5,size=1M ; net,transport=pci,qmp=q,slot=5     | device net1: slot: slot=5 of the QEMU on qmp=q is already the mmio windows of blk0's",
+        "net,transport=pci,qmp=q,slot=5 ; blk,transport=mmio,qmp=./q,slot=5,size=1M   | device blk1: slot: slot=5 of the QEMU on qmp=./q is already device net0's",
+        "blk,transport=mmio,qmp=q,slot=5,size=1M ; net,transport=mmio,qmp=q,slot=5,window=0 | device net1: window: window=0 of slot=5 of the QEMU on qmp=q is already device blk0's",
+        "blk,transport=mmio,qmp=q,slot=5,window=1,size=1M ; net,transport=mmio,qmp=q,slot=5,window=2 | device blk0: window: window=1 of slot=5 leaves window 0 empty",
+        "blk,transport=mmio,qmp=q,slot=5,size=1M ; net,transport=mmio,qmp=q,slot=5,window=2 | device net1: window: window=2 of slot=5 leaves window 1 empty",
+        "blk,transport=mmio,qmp=q,qtest=t,slot=4,size=1M ; net,transport=pci,qmp=q,slot=5 | device net1: qtest: the devices of the QEMU on qmp=q name different qtest sockets ('t', '')",
         "blk,transport=pci,qmp=q,qtest=t,slot=4,size=1M ; net,transport=pci,qmp=q,slot=5      | device net1: qtest: the devices of the QEMU on qmp=q name different qtest sockets ('t', '')",
     })
     void devicesAreCheckedAgainstEachOther(String line, String message) {
@@ -77,6 +85,41 @@ class DeviceSpecsTest {
         assertThat(plans.subList(0, 4)).allMatch(InstancePlan::pci).extracting(InstancePlan::slot)
                 .containsExactly(5, 6, 7, 5);
         assertThat(plans.get(4).pci()).isFalse();
+    }
+
+    @Test
+    void mmioDevicesShareASlotOneWindowEachInCommandLineOrder() {
+        List<InstancePlan> plans = DeviceSpecs.commandLine(List.of(
+                "blk,transport=mmio,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=5,size=1M",
+                "console,transport=mmio,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=5,path=/run/c.sock",
+                "net,transport=pci,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=6",
+                "balloon,transport=mmio,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=7",
+                "net,transport=mmio,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=5,window=2",
+                "balloon,transport=mmio,qmp=/run/other.qmp,slot=5"));
+        assertThat(plans).extracting(InstancePlan::mmio).containsExactly(true, true, false, true, true, true);
+        assertThat(plans).filteredOn(InstancePlan::mmio).extracting(InstancePlan::slot, InstancePlan::window)
+                .containsExactly(tuple(5, 0), tuple(5, 1), tuple(7, 0), tuple(5, 2), tuple(5, 0));
+        // a window given explicitly may fill a gap an earlier device left
+        List<InstancePlan> filled = DeviceSpecs.commandLine(List.of(
+                "blk,transport=mmio,qmp=q,slot=5,window=1,size=1M",
+                "net,transport=mmio,qmp=q,slot=5,window=0"));
+        assertThat(filled).extracting(InstancePlan::window).containsExactly(1, 0);
+        assertThat(DeviceSpecs.mmioSlots(filled).values()).singleElement()
+                .satisfies(slots -> assertThat(slots.get(5)).extracting(InstancePlan::id).containsExactly("net1", "blk0"));
+    }
+
+    @Test
+    void mmioSlotsArePerQemuPerSlotInWindowOrder() {
+        List<InstancePlan> plans = DeviceSpecs.commandLine(List.of(
+                "blk,transport=mmio,qmp=/run/q.qmp,slot=9,size=1M",
+                "console,transport=mmio,qmp=/run/q.qmp,slot=3,path=/run/c.sock",
+                "net,transport=mmio,qmp=/run/./q.qmp,slot=9",
+                "net,transport=pci,qmp=/run/q.qmp,slot=4",
+                "balloon,transport=mmio,qmp=/run/other.qmp,slot=5"));
+        Map<Path, Map<Integer, List<InstancePlan>>> slots = DeviceSpecs.mmioSlots(plans);
+        assertThat(slots.keySet()).containsExactly(Path.of("/run/q.qmp"), Path.of("/run/other.qmp"));
+        assertThat(slots.get(Path.of("/run/q.qmp")).keySet()).containsExactly(9, 3);
+        assertThat(slots.get(Path.of("/run/q.qmp")).get(9)).extracting(InstancePlan::id).containsExactly("blk0", "net2");
     }
 
     @Test

@@ -71,6 +71,21 @@ class InstancePlanTest {
     }
 
     @Test
+    void mmioTransportNamesTheQemuTheSlotAndTheWindow() {
+        InstancePlan p = plan("console,id=c,transport=mmio,qmp=/run/q.qmp,qtest=/run/q.qtest,slot=3,window=2,path=/run/c.sock");
+        assertThat(p.transport()).isEqualTo(new ComponentConfig("org.jvirtio.mmio.transport",
+                Map.of("qmp", "/run/q.qmp", "qtest", "/run/q.qtest", "slot", 3, "window", 2,
+                        "device.target", "(jvirtio.id=c)", "jvirtio.id", "c")));
+        assertThat(p).extracting(InstancePlan::mmio, InstancePlan::pci, InstancePlan::qemuAttached, InstancePlan::window)
+                .containsExactly(true, false, true, 2);
+        assertThat(plan("balloon,id=b,transport=MMIO,qmp=q,slot=31").transport().properties())
+                .containsEntry("qtest", "").containsEntry("window", 0);
+        assertThat(plan("blk,id=b,transport=pci,qmp=q,slot=1,size=1M")).extracting(InstancePlan::mmio,
+                InstancePlan::qemuAttached).containsExactly(false, true);
+        assertThat(plan("blk,id=b,socket=s,size=1M").qemuAttached()).isFalse();
+    }
+
+    @Test
     void consoleIsOnePortOnASocketALogOrMemory() {
         InstancePlan p = plan("console,id=con0,transport=pci,qmp=q,slot=5,path=/run/con0.sock,name=org.jvirtio.0,cols=132,rows=50");
         assertThat(p.backendName()).isEqualTo("socket");
@@ -122,8 +137,16 @@ class InstancePlanTest {
         "net,id=n,transport=pci,qmp=q,slot=5,drain_ms=5       | device n: drain_ms: a vhost-user key",
         "net,id=n,socket=s,slot=5                             | device n: slot: only with transport=pci",
         "net,id=n,socket=s,qmp=q                              | device n: qmp: only with transport=pci",
-        "net,id=n,transport=mmio,socket=s                     | device n: transport: 'mmio' is not one of [pci, vhost-user]",
-        "console,id=c,socket=s,path=p                         | device c: transport: a console device needs transport=pci (QEMU 7.2 has no vhost-user front end for virtio-console or virtio-balloon)",
+        "net,id=n,transport=usb,socket=s                      | device n: transport: 'usb' is not one of [mmio, pci, vhost-user]",
+        "console,id=c,socket=s,path=p                         | device c: transport: a console device needs transport=pci or transport=mmio (QEMU 7.2 has no vhost-user front end for virtio-console or virtio-balloon)",
+        "net,id=n,transport=mmio,socket=s                     | device n: socket: a vhost-user key; transport=mmio takes qmp, qtest, slot and window",
+        "blk,id=b,transport=mmio,slot=5,size=1M               | device b: qmp: missing",
+        "blk,id=b,transport=mmio,qmp=q,size=1M                | device b: slot: missing (the PCI slot, 1 to 31",
+        "blk,id=b,transport=mmio,qmp=q,slot=32,size=1M        | device b: slot: '32' is not a whole number from 1 to 31",
+        "blk,id=b,transport=mmio,qmp=q,slot=5,window=-1,size=1M | device b: window: '-1' is not a whole number from 0 to 63",
+        "blk,id=b,transport=mmio,qmp=q,slot=5,window=64,size=1M | device b: window: '64' is not a whole number from 0 to 63",
+        "blk,id=b,transport=pci,qmp=q,slot=5,window=0,size=1M | device b: window: only with transport=mmio",
+        "blk,id=b,socket=s,window=0,size=1M                   | device b: window: only with transport=pci or transport=mmio",
         "balloon,id=b,transport=vhost-user,socket=s           | device b: transport: a balloon device needs transport=pci",
         "console,id=c,transport=pci,qmp=q,slot=5              | device c: path: missing",
         "console,id=c,transport=pci,qmp=q,slot=5,backend=log  | device c: path: missing",
@@ -158,7 +181,7 @@ class InstancePlanTest {
         "blk,id=b,socket=,path=p                          | device b: socket: missing",
         "disk,id=b,socket=s                               | device b: type: 'disk' is not blk, net, console or balloon",
         "blk,id=b,socket=s,path=p,colour=red              | device b: colour: unknown key(s); known: backend, client, drain_ms, id, packed, path, queues, readonly, reconnect, size, socket, transport, type",
-        "blk,id=b,socket=s,path=p,transport=mmio          | device b: transport: 'mmio' is not one of [pci, vhost-user]",
+        "blk,id=b,socket=s,path=p,transport=mmio          | device b: socket: a vhost-user key; transport=mmio takes",
         "blk,id=b,socket=s,backend=tape                   | device b: backend: 'tape' is not one of [file, memory, null]",
         "blk,id=b,socket=s,backend=                       | device b: backend: empty",
         "blk,id=b,socket=s,backend=file                   | device b: path: missing",

@@ -14,6 +14,7 @@ import org.jvirtio.api.management.ServedDevice;
 import org.jvirtio.transport.pci.VirtioPciFunction;
 import org.jvirtio.transport.pci.proxy.PciFunctionFactory;
 import org.jvirtio.transport.pci.proxy.ProxiedFunction;
+import org.jvirtio.transport.pci.proxy.QemuSlots;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -92,7 +93,7 @@ public final class PciTransport implements ServedDevice {
         QemuGroup g = null;
         try {
             m = new Member(id, config.slot());
-            g = attachments.join(m, Path.of(config.qmp()), qtest, Math.max(0, config.settleMillis()),
+            g = attachments.joinGroup(m, Path.of(config.qmp()), qtest, Math.max(0, config.settleMillis()),
                     Duration.ofSeconds(Math.max(1, config.timeoutSeconds())));
         } catch (IllegalArgumentException e) {
             LOG.log(Level.ERROR, "{0}: not attached: {1}", id, e.getMessage());
@@ -212,7 +213,7 @@ public final class PciTransport implements ServedDevice {
      * group's thread and read by management threads: volatile, each read once per use, and no lock,
      * so the group may ask {@link #settled()} under its own lock while the DS thread leaves it.
      */
-    static final class Member {
+    static final class Member implements QemuSlots.Slot {
         private final String id;
         private final int slot;
         private volatile VirtioDevice device;
@@ -229,20 +230,24 @@ public final class PciTransport implements ServedDevice {
             this.slot = slot;
         }
 
-        String id() {
+        @Override
+        public String id() {
             return id;
         }
 
-        int slot() {
+        @Override
+        public int slot() {
             return slot;
         }
 
-        boolean settled() {
+        @Override
+        public boolean settled() {
             return settled;
         }
 
         /** Attached (and not refused): what the guest resumes with. */
-        boolean attachedOk() {
+        @Override
+        public boolean attachedOk() {
             return settled && failure == null;
         }
 
@@ -272,11 +277,13 @@ public final class PciTransport implements ServedDevice {
             device = null;
         }
 
-        boolean wantsAttach() {
+        @Override
+        public boolean wantsAttach() {
             return !closed && !settled && device != null;
         }
 
-        PciFunctionFactory factory() {
+        @Override
+        public PciFunctionFactory factory() {
             VirtioDevice d = device;
             return (memory, interrupts) -> {
                 VirtioPciFunction f = new VirtioPciFunction(d, memory, interrupts, id);
@@ -285,7 +292,8 @@ public final class PciTransport implements ServedDevice {
             };
         }
 
-        void attached(ProxiedFunction function) {
+        @Override
+        public void attached(ProxiedFunction function) {
             proxied = function;
             settled = true;
             if (closed) {
@@ -293,7 +301,8 @@ public final class PciTransport implements ServedDevice {
             }
         }
 
-        void failed(String why) {
+        @Override
+        public void failed(String why) {
             failure = why;
             settled = true;
         }

@@ -6,14 +6,16 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 
+import org.jvirtio.transport.pci.proxy.QemuSlots;
 import org.osgi.service.component.annotations.Component;
 
 /**
  * The QEMUs this bundle attaches PCI functions to, one {@link QemuGroup} per QMP socket, shared by
- * every {@link PciTransport}: one QMP connection per socket however many devices name it.
+ * every {@link PciTransport} and, as the {@link QemuSlots} service, by other transports' slots: one QMP
+ * connection per socket however many devices name it.
  */
-@Component(service = QemuAttachments.class)
-public final class QemuAttachments {
+@Component(service = {QemuAttachments.class, QemuSlots.class})
+public final class QemuAttachments implements QemuSlots {
     private final Map<Path, QemuGroup> groups = new HashMap<>();
 
     /**
@@ -23,7 +25,7 @@ public final class QemuAttachments {
      * @throws IllegalArgumentException naming why the member cannot join (slot or id taken, another
      *                                  qtest socket than the group's)
      */
-    synchronized QemuGroup join(PciTransport.Member member, Path qmp, Path qtest, long settleMillis, Duration timeout) {
+    synchronized QemuGroup joinGroup(Slot member, Path qmp, Path qtest, long settleMillis, Duration timeout) {
         Path key = qmp.toAbsolutePath().normalize();
         QemuGroup group = groups.get(key);
         if (group == null) {
@@ -41,7 +43,23 @@ public final class QemuAttachments {
         return group;
     }
 
-    synchronized void leave(QemuGroup group, PciTransport.Member member) {
+    @Override
+    public Membership join(Slot slot, Path qmp, Path qtest, long settleMillis, Duration timeout) {
+        QemuGroup group = joinGroup(slot, qmp, qtest, settleMillis, timeout);
+        return new Membership() {
+            @Override
+            public void attach() {
+                group.attach(slot);
+            }
+
+            @Override
+            public void leave() {
+                QemuAttachments.this.leave(group, slot);
+            }
+        };
+    }
+
+    synchronized void leave(QemuGroup group, QemuSlots.Slot member) {
         if (group.leave(member)) {
             groups.remove(group.qmp(), group);
         }

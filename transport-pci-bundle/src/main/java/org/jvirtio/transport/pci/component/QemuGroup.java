@@ -16,12 +16,14 @@ import java.util.concurrent.TimeUnit;
 import org.jvirtio.transport.pci.proxy.ProxiedFunction;
 import org.jvirtio.transport.pci.proxy.ProxySlot;
 import org.jvirtio.transport.pci.proxy.QemuProxyHost;
+import org.jvirtio.transport.pci.proxy.QemuSlots;
 
 /**
  * The jvirtio PCI functions of one QEMU, named by its QMP socket: one QMP (and qtest) connection for
  * all of them, each function attached at its slot, and the guest resumed ({@code cont}) once all are.
  *
- * <p>"All" is every {@link PciTransport} configuration naming this QMP socket that is active: a
+ * <p>"All" is every {@link PciTransport} configuration naming this QMP socket that is active, and
+ * every slot another bundle joined through {@link QemuSlots} (virtio-mmio windows): a
  * transport joins the group when its configuration arrives, before its device exists, and leaves
  * when the configuration goes. When the last member is attached (or has failed, which is logged),
  * the group waits {@link #settleMillis} for latecomers (configurations of the same command line or
@@ -41,7 +43,7 @@ final class QemuGroup {
     private final long settleMillis;
     private final Duration timeout;
     private final ScheduledExecutorService worker;
-    private final Map<String, PciTransport.Member> members = new LinkedHashMap<>();
+    private final Map<String, QemuSlots.Slot> members = new LinkedHashMap<>();
     private QemuProxyHost host;
     private boolean resumed;
     private boolean connectFailureLogged;
@@ -68,8 +70,8 @@ final class QemuGroup {
     }
 
     /** @return null, or why {@code member} cannot join (its slot or id is another member's) */
-    synchronized String join(PciTransport.Member member) {
-        for (PciTransport.Member m : members.values()) {
+    synchronized String join(QemuSlots.Slot member) {
+        for (QemuSlots.Slot m : members.values()) {
             if (m.slot() == member.slot()) {
                 return "slot " + member.slot() + " is already device " + m.id() + "'s on QMP socket " + qmp;
             }
@@ -82,7 +84,7 @@ final class QemuGroup {
     }
 
     /** Removes {@code member}; @return whether the group is now empty (then it is closed). */
-    synchronized boolean leave(PciTransport.Member member) {
+    synchronized boolean leave(QemuSlots.Slot member) {
         if (members.remove(member.id(), member) && member.attachedOk() && host != null) {
             unplug(member.id());
         }
@@ -114,11 +116,11 @@ final class QemuGroup {
     }
 
     /** Attaches {@code member}'s function on this group's thread. */
-    void attach(PciTransport.Member member) {
+    void attach(QemuSlots.Slot member) {
         worker.execute(() -> attachNow(member));
     }
 
-    private void attachNow(PciTransport.Member member) {
+    private void attachNow(QemuSlots.Slot member) {
         QemuProxyHost h;
         synchronized (this) {
             if (closed || members.get(member.id()) != member || !member.wantsAttach()) {
@@ -195,7 +197,7 @@ final class QemuGroup {
     }
 
     private boolean allSettled() {
-        return members.values().stream().allMatch(PciTransport.Member::settled);
+        return members.values().stream().allMatch(QemuSlots.Slot::settled);
     }
 
     synchronized boolean resumed() {
