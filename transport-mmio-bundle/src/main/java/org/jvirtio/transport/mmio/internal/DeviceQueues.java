@@ -8,12 +8,13 @@ import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.PluggableQueue;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
 /**
  * A device's queues as a register-based transport (virtio-mmio, virtio-pci) keeps them: what the driver
- * set up ({@link QueueSetup}), the stable {@link QueueSlot} the device serves, and a thread per queue
+ * set up ({@link QueueSetup}), the stable {@link PluggableQueue} the device serves, and a thread per queue
  * that has the device serve it when notified. Rings are built when a queue is enabled and plugged in
  * and out only while the device does not serve them. Transport-neutral: no register offsets.
  *
@@ -36,7 +37,7 @@ public final class DeviceQueues {
     private final boolean concurrent;
     private final Object deviceLock = new Object();
     private final QueueSetup[] setups;
-    private final QueueSlot[] slots;
+    private final PluggableQueue[] slots;
     private final QueueThread[] threads;
 
     /** @param name the device in logs and thread names, e.g. {@code virtio-mmio blk0} */
@@ -47,11 +48,11 @@ public final class DeviceQueues {
         this.concurrent = device.servesQueuesConcurrently();
         int count = Math.max(0, device.queueCount());
         this.setups = new QueueSetup[count];
-        this.slots = new QueueSlot[count];
+        this.slots = new PluggableQueue[count];
         this.threads = new QueueThread[count];
         for (int i = 0; i < count; i++) {
             setups[i] = new QueueSetup(Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
-            slots[i] = new QueueSlot(concurrent ? new Object() : deviceLock);
+            slots[i] = new PluggableQueue(concurrent ? new Object() : deviceLock);
         }
     }
 
@@ -123,7 +124,7 @@ public final class DeviceQueues {
             if (!setups[i].isReady()) {
                 continue;
             }
-            QueueSlot slot = slots[i];
+            PluggableQueue slot = slots[i];
             String problem = null;
             boolean wasPaused = slot.isPaused();
             slot.pause();
@@ -170,7 +171,7 @@ public final class DeviceQueues {
 
     /** From now on no queue offers a chain (DEVICE_NEEDS_RESET); any thread. */
     public void pauseAll() {
-        for (QueueSlot slot : slots) {
+        for (PluggableQueue slot : slots) {
             slot.pause();
         }
     }
@@ -186,7 +187,7 @@ public final class DeviceQueues {
             }
         }
         // one after another, never nested: a thread serving one queue may wait for another device's lock
-        for (QueueSlot slot : slots) {
+        for (PluggableQueue slot : slots) {
             synchronized (slot.serveLock()) {
                 // nothing: a serve in progress has returned once the lock is ours
             }
@@ -207,7 +208,7 @@ public final class DeviceQueues {
      * the slot is paused so the device's loop returns, then the serve lock waits for it to leave.
      */
     private void change(int index, DeviceVring ring) {
-        QueueSlot slot = slots[index];
+        PluggableQueue slot = slots[index];
         boolean wasPaused = slot.isPaused();
         slot.pause();
         synchronized (slot.serveLock()) {
@@ -237,7 +238,7 @@ public final class DeviceQueues {
 
     /** On queue {@code index}'s thread: has the device serve it; a broken ring means DEVICE_NEEDS_RESET. */
     private void serve(int index) {
-        QueueSlot slot = slots[index];
+        PluggableQueue slot = slots[index];
         String broken = null;
         synchronized (slot.serveLock()) {
             if (slot.vring() == null || slot.isPaused()) {

@@ -9,9 +9,10 @@ import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.PluggableQueue;
 
 /**
- * How a running device's queues are served: the {@link QueuePlug} each queue is for the device, the
+ * How a running device's queues are served: the {@link PluggableQueue} each queue is for the device, the
  * rings plugged into them, and the {@link KickWorker}s that run {@code queueNotified} off the register
  * thread: one per queue for a device that serves queues concurrently (each queue its own serve lock),
  * else one for the device (one serve lock, which also serializes configuration access with serving).
@@ -27,7 +28,7 @@ public final class QueueService {
     private final Consumer<String> failed;
     private final boolean concurrent;
     private final Object deviceLock = new Object();
-    private final QueuePlug[] plugs;
+    private final PluggableQueue[] plugs;
     /** Queues handed to the device at activation: only these can be plugged again after a queue reset. */
     private final boolean[] handedOut;
     /** The worker of each queue while running, else null (register thread only). */
@@ -46,11 +47,11 @@ public final class QueueService {
         this.failed = failed;
         this.concurrent = device.servesQueuesConcurrently();
         int n = device.queueCount();
-        this.plugs = new QueuePlug[n];
+        this.plugs = new PluggableQueue[n];
         this.handedOut = new boolean[n];
         this.workerOf = new KickWorker[n];
         for (int q = 0; q < n; q++) {
-            plugs[q] = new QueuePlug(concurrent ? new Object() : deviceLock);
+            plugs[q] = new PluggableQueue(concurrent ? new Object() : deviceLock);
         }
     }
 
@@ -74,12 +75,13 @@ public final class QueueService {
     void plug(int index, DeviceVring ring) {
         synchronized (plugs[index].serveLock()) {
             plugs[index].plug(ring);
+            plugs[index].resume();
         }
     }
 
     /** Pulls queue {@code index}'s ring once the device has left it (paused first, so it leaves soon). */
     void unplug(int index) {
-        QueuePlug plug = plugs[index];
+        PluggableQueue plug = plugs[index];
         plug.pause();
         synchronized (plug.serveLock()) {
             plug.unplug();
@@ -88,7 +90,7 @@ public final class QueueService {
 
     /** Every queue offers nothing from now on (DEVICE_NEEDS_RESET); takes no lock, safe while serving. */
     void pauseAll() {
-        for (QueuePlug plug : plugs) {
+        for (PluggableQueue plug : plugs) {
             plug.pause();
         }
     }
@@ -151,10 +153,10 @@ public final class QueueService {
 
     /** On a kick worker: has the device serve queue {@code index}. */
     private void serve(int index) {
-        QueuePlug plug = plugs[index];
+        PluggableQueue plug = plugs[index];
         String failure = null;
         synchronized (plug.serveLock()) {
-            if (!running || !plug.plugged() || plug.paused()) {
+            if (!running || plug.vring() == null || plug.isPaused()) {
                 return; // stopped, needing reset, or not (yet) enabled: the kick is dropped
             }
             try {

@@ -1,26 +1,36 @@
-package org.jvirtio.transport.mmio.internal;
+package org.jvirtio.vring;
 
 import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
-import org.jvirtio.vring.DeviceVring;
-import org.jvirtio.vring.RingChainView;
 
 /**
- * The {@link DeviceQueue} a device gets for one queue index: stable for the life of an activation,
- * while the ring behind it comes and goes with QueueReady and QueueReset. With no ring plugged in, or
- * paused, it offers no chain, so a device serving it returns soon; completions of chains taken before
- * the ring was pulled are dropped (the driver reset the queue and owns those buffers again).
+ * The {@link DeviceQueue} a transport gives a device for one queue index: stable for the device's whole
+ * activation, while the ring behind it is plugged in when the driver enables the queue and pulled out
+ * on reset (of the device, or of this queue: PCI queue_reset, MMIO QueueReset) or replaced when the
+ * memory map changes. With no ring plugged in, or paused, it offers no chain, so a device serving it
+ * returns soon; completions of chains taken before the ring was pulled are dropped (the driver reset the
+ * queue and owns those buffers again).
  *
- * <p>The ring changes only under the queue's serve lock, after {@link #pause()}: the device's loop then
- * finds nothing more and leaves {@code queueNotified}, and the transport's lock waits for that.
+ * <p>The ring changes only under {@link #serveLock()}, which the transport's queue thread holds while
+ * the device serves the queue. To stop a device that is serving, {@link #pause()} first: pop then finds
+ * nothing, the device's loop returns and the lock is soon free. Plugging a ring does not resume a paused
+ * queue; the transport says when with {@link #resume()}.
+ *
+ * @since 1.2
  */
-public final class QueueSlot implements DeviceQueue {
+public final class PluggableQueue implements DeviceQueue {
     private final Object serveLock;
+    /**
+     * Volatile: the transport plugs and pulls rings under the serve lock, but the device reads this also
+     * from threads of its own (holding the serve lock, which orders it too) and {@link #size()} without
+     * it; each method reads it once so that a ring pulled meanwhile is never half seen.
+     */
     private volatile DeviceVring vring;
+    /** Volatile: set by the transport without the serve lock, so that a serving device sees it and returns. */
     private volatile boolean paused;
 
-    public QueueSlot(Object serveLock) {
+    public PluggableQueue(Object serveLock) {
         this.serveLock = serveLock;
     }
 
@@ -29,16 +39,17 @@ public final class QueueSlot implements DeviceQueue {
         return serveLock;
     }
 
+    /** The ring plugged in, or null. */
     public DeviceVring vring() {
         return vring;
     }
 
-    /** Serves {@code ring} from now on (under the serve lock). */
+    /** Serves {@code ring} from now on; the caller holds the serve lock. */
     public void plug(DeviceVring ring) {
         vring = ring;
     }
 
-    /** Takes the ring out (under the serve lock); the slot then looks empty. */
+    /** Takes the ring out; the caller holds the serve lock. The queue then looks empty. */
     public void unplug() {
         vring = null;
     }
@@ -48,6 +59,7 @@ public final class QueueSlot implements DeviceQueue {
         paused = true;
     }
 
+    /** Offers chains again (if a ring is plugged in). */
     public void resume() {
         paused = false;
     }
