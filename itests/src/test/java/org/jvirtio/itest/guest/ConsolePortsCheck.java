@@ -81,7 +81,8 @@ final class ConsolePortsCheck {
     }
 
     /** Both ways on both ports, the port's name, the resize, and nothing malformed counted. */
-    void verify(Guest.Result r) {
+    void verify(Guest.Result r, String name) {
+        System.out.println(name + ": console " + device.counters());
         check(r, hvc.outputText().contains(HVC0_OUT), "hvc0 output at the host: " + hvc.outputText());
         check(r, port1.outputText().contains(PORT_OUT), "named port output at the host: " + port1.outputText());
         check(r, r.value("VPORT-NAME ").equals(PORT_NAME), "port name in sysfs");

@@ -8,7 +8,6 @@ import static org.jvirtio.itest.guest.GuestChecks.md5;
 import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
 import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
 import static org.jvirtio.itest.guest.GuestChecks.writeAndReadBackLines;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
@@ -17,7 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,15 +24,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.jvirtio.api.DeviceStatus;
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
-import org.jvirtio.device.balloon.BalloonDevice;
 import org.jvirtio.device.blk.BlockDevice;
 import org.jvirtio.device.blk.BlockDeviceOptions;
 import org.jvirtio.device.blk.backend.memory.MemoryBackend;
-import org.jvirtio.device.console.ConsoleDevice;
-import org.jvirtio.device.net.NetDevice;
-import org.jvirtio.device.net.NetDeviceOptions;
-import org.jvirtio.device.net.backend.l2.L2Switch;
-import org.jvirtio.device.net.backend.l2.SwitchBackend;
 import org.jvirtio.transport.mmio.MmioCounter;
 import org.jvirtio.transport.mmio.VirtioMmioTransport;
 import org.jvirtio.transport.mmio.acpi.MmioSsdt;
@@ -50,12 +42,12 @@ import org.jvirtio.transport.pci.proxy.QemuProxyHost;
  * slot 4, interrupts through qtest); jvirtio's SSDT ({@code -acpitable}) declares one {@code LNRO0005}
  * device per window at BAR0 + i * 0x200 with the function's INTx line. In one boot the guest binds all
  * four to virtio_mmio (and the PCI function to no driver), each reaches DRIVER_OK with split or with
- * packed rings, and each does its job: the guest writes and reads back a pattern on /dev/vda (the host
- * finds it in its disk), pings a responder on the net device's switch, and runs the same console and
- * balloon checks as {@link PciProxyAllDevicesGuestIT}: {@link ConsolePortsCheck} (hvc0 and a named port
- * both ways, a resize seen by {@code stty size}) and {@link BalloonInflateCheck} (inflation seen in
- * {@code actual}, the guest's MemTotal and the host memory of guest RAM, statistics while inflated,
- * deflation).
+ * packed rings, and each passes the same checks as on {@link PciProxyAllDevicesGuestIT}:
+ * {@link BlkPatternCheck} (a pattern written and read back, found in the host's disk),
+ * {@link NetPingCheck} (every ping to a responder on the device's switch answered, nothing else sent),
+ * {@link ConsolePortsCheck} (hvc0 and a named port both ways, a resize seen by {@code stty size}) and
+ * {@link BalloonInflateCheck} (inflation seen in {@code actual}, the guest's MemTotal and the host
+ * memory of guest RAM, statistics while inflated, deflation).
  */
 class MmioProxyGuestIT {
     private static final int SLOT = 4;
@@ -63,11 +55,6 @@ class MmioProxyGuestIT {
     private static final int BLOCK = 64 << 10;
     private static final int OFFSET = 1 << 20;
     private static final int PATTERN = 256 << 10;
-    private static final String GUEST_MAC = "52:54:00:6d:6d:01";
-    private static final String RESPONDER_MAC = "52:54:00:6d:6d:02";
-    private static final String GUEST_IP = "10.0.0.1";
-    private static final String RESPONDER_IP = "10.0.0.2";
-    private static final int PINGS = 5;
     /** How long the host waits for each step of the guest. */
     private static final Duration STEP = Duration.ofSeconds(540);
 
@@ -85,31 +72,19 @@ class MmioProxyGuestIT {
     @ValueSource(booleans = {false, true})
     void fourDevicesInOneSlotBoundByVirtioMmio(boolean packed) throws Exception {
         String name = "mmio-proxy-" + (packed ? "packed" : "split");
-        byte[] pattern = bytes(PATTERN, packed ? 41 : 43);
-        MemoryBackend disk = MemoryBackend.of(DISK, true);
-        BlockDevice blk = new BlockDevice(disk, BlockDeviceOptions.builder().serial("jvirtio-mmio").packed(packed)
-                .build());
-        L2Switch lan = new L2Switch("mmio-lan", System::nanoTime, TimeUnit.SECONDS.toNanos(300), 16);
-        NetDevice net = new NetDevice(lan, NetDeviceOptions.builder().mac(GUEST_MAC).packed(packed).build());
-        ConsolePortsCheck consoleCheck = new ConsolePortsCheck(packed);
-        ConsoleDevice console = consoleCheck.device();
-        BalloonInflateCheck balloonCheck = new BalloonInflateCheck(packed);
-        BalloonDevice balloon = balloonCheck.device();
-        List<VirtioDevice> devices = List.of(blk, net, console, balloon);
-        VirtioMmioSlot mmio = VirtioMmioSlot.builder().window("blk0", blk).window("net0", net)
-                .window("console0", console).window("balloon0", balloon).build();
+        FourDeviceChecks checks = new FourDeviceChecks("jvirtio-mmio", packed, packed ? 41 : 43);
+        List<VirtioDevice> devices = checks.devices();
+        VirtioMmioSlot mmio = VirtioMmioSlot.builder().window("blk0", devices.get(0)).window("net0", devices.get(1))
+                .window("console0", devices.get(2)).window("balloon0", devices.get(3)).build();
         Path table = tmp.resolve("vmmio.aml");
         Files.write(table, MmioSsdt.builder().slot(SLOT, mmio.windowCount()).build());
 
-        Path qmp = tmp.resolve("qmp.sock");
-        Path qtest = tmp.resolve("qtest.sock");
+        ProxySockets sockets = new ProxySockets(tmp);
         String pci = "/sys/bus/pci/devices/0000:00:0" + Integer.toHexString(SLOT) + ".0";
         String script = String.join("\n",
                 "set -e",
                 awaitFunctionLines(),
                 awaitBoundLines(120, "virtio_blk", "virtio_net", "virtio_console", "virtio_balloon"),
-                "waitfor /dev/vda 30",
-                "waitfor /sys/class/net/eth0 30",
                 "for d in /sys/bus/platform/devices/LNRO0005:*; do",
                 "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
                 "  echo \"PLATFORM $(basename $d) $drv\"",
@@ -120,51 +95,33 @@ class MmioProxyGuestIT {
                 virtioDevicesLines(),
                 "drv=none; [ -e " + pci + "/driver ] && drv=$(basename $(readlink " + pci + "/driver))",
                 "echo \"PCI-FN $(cat " + pci + "/vendor) $(cat " + pci + "/class) $drv\"",
-                // blk
-                writeAndReadBackLines("READBACK-MD5", "/data/pattern.bin", "/dev/vda", OFFSET, BLOCK, PATTERN),
-                // net
-                "ip link set eth0 up",
-                "ip addr add " + GUEST_IP + "/24 dev eth0",
-                "echo \"PING-RECEIVED $(ping -c " + PINGS + " -W 10 10.0.0.2"
-                        + " | sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p')\"",
-                // console: hvc0 and a named port both ways, and a resize
-                ConsolePortsCheck.guestLines(),
-                // balloon: inflate, statistics, deflate
-                BalloonInflateCheck.guestLines(),
+                FourDeviceChecks.guestLines(),
                 "");
         Guest.Result r;
         Map<String, Long> proxyCounters;
         // each window's status and negotiated features while the guest runs (its power-off resets them)
         int[] hostStatus = new int[devices.size()];
         long[] hostFeatures = new long[devices.size()];
-        try (Guest.Running guest = kit.guest()
+        try (Guest.Running guest = checks.blk().addFileTo(kit.guest())
                 .name(name)
                 .script(script)
-                .file("/data/pattern.bin", pattern)
                 .timeout(Duration.ofSeconds(900))
-                .qemuArgs("-acpitable", "file=" + table,
-                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
-                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .qemuArgs("-acpitable", "file=" + table)
+                .qemuArgs(sockets.qemuArgs())
                 .start();
-                PingResponder responder = new PingResponder(new SwitchBackend(lan), RESPONDER_MAC, RESPONDER_IP)) {
-            // QEMU creates its sockets at start-up; a start condition, not a measured time.
-            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
-                Thread.sleep(50);
-            }
-            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, List.of(new ProxySlot("mmio0", SLOT, mmio)),
-                    Duration.ofSeconds(120))) {
+                PingResponder responder = checks.net().startResponder()) {
+            try (QemuProxyHost host = sockets.attach(List.of(new ProxySlot("mmio0", SLOT, mmio)))) {
                 QemuGuestRam ram = QemuGuestRam.of(guest.process().pid());
-                consoleCheck.hostStep(guest, STEP);
+                checks.console().hostStep(guest, STEP);
                 for (int w = 0; w < devices.size(); w++) {
                     hostStatus[w] = mmio.transport(w).status();
                     hostFeatures[w] = mmio.transport(w).negotiatedFeatures();
                 }
-                balloonCheck.hostSteps(guest, ram, STEP);
+                checks.balloon().hostSteps(guest, ram, STEP);
                 r = guest.await();
                 ProxiedFunction function = host.functions().get(0);
                 proxyCounters = function.counters();
-                System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters()
-                        + "; responder arp " + responder.arpAnswered() + " icmp " + responder.echoesAnswered());
+                System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters());
                 for (int w = 0; w < devices.size(); w++) {
                     System.out.println(name + " window " + w + ": " + mmio.transport(w) + " "
                             + mmio.transport(w).counters());
@@ -216,17 +173,9 @@ class MmioProxyGuestIT {
             check(r, t.count(MmioCounter.BAD_QUEUE_SETUP) == 0 && t.count(MmioCounter.FEATURES_REFUSED) == 0
                     && t.count(MmioCounter.BAD_STATUS_TRANSITION) == 0, "window " + w + ": " + t.counters());
         }
-        check(r, (mmio.transport(0).device() == blk), "window 0 is the disk");
+        check(r, (mmio.transport(0).device() == devices.get(0)), "window 0 is the disk");
 
-        // blk
-        assertEquals(md5(pattern), r.value("READBACK-MD5 "));
-        ByteBuffer onDisk = ByteBuffer.allocate(PATTERN);
-        disk.read(OFFSET, onDisk);
-        assertArrayEquals(pattern, onDisk.array(), "the host disk holds what the guest wrote");
-        // net
-        check(r, r.value("PING-RECEIVED ").equals(Integer.toString(PINGS)), "pings: " + r.value("PING-RECEIVED "));
-        consoleCheck.verify(r);
-        balloonCheck.verify(r, name);
+        checks.verify(r, name);
     }
 
     /**
@@ -250,8 +199,7 @@ class MmioProxyGuestIT {
         }
         Path ssdt = tmp.resolve("vmmio2.aml");
         Files.write(ssdt, table.build());
-        Path qmp = tmp.resolve("qmp2.sock");
-        Path qtest = tmp.resolve("qtest2.sock");
+        ProxySockets sockets = new ProxySockets(tmp);
         StringBuilder lines = new StringBuilder();
         for (int i = 0; i < 2; i++) {
             String pci = "/sys/bus/pci/devices/0000:00:0" + slots[i] + ".0";
@@ -285,14 +233,10 @@ class MmioProxyGuestIT {
                 .file("/data/pattern0.bin", patterns[0])
                 .file("/data/pattern1.bin", patterns[1])
                 .timeout(Duration.ofSeconds(600))
-                .qemuArgs("-acpitable", "file=" + ssdt,
-                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
-                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .qemuArgs("-acpitable", "file=" + ssdt)
+                .qemuArgs(sockets.qemuArgs())
                 .start()) {
-            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
-                Thread.sleep(50);
-            }
-            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, proxySlots, Duration.ofSeconds(120))) {
+            try (QemuProxyHost host = sockets.attach(proxySlots)) {
                 r = guest.await();
                 for (ProxiedFunction f : host.functions()) {
                     System.out.println("two slots " + f.slot().id() + ": proxy " + f.counters());

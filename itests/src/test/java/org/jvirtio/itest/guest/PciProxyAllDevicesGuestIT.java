@@ -2,16 +2,11 @@ package org.jvirtio.itest.guest;
 
 import static org.jvirtio.itest.guest.GuestChecks.awaitBoundLines;
 import static org.jvirtio.itest.guest.GuestChecks.awaitFunctionLines;
-import static org.jvirtio.itest.guest.GuestChecks.bytes;
 import static org.jvirtio.itest.guest.GuestChecks.check;
-import static org.jvirtio.itest.guest.GuestChecks.md5;
 import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
-import static org.jvirtio.itest.guest.GuestChecks.writeAndReadBackLines;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.BeforeEach;
@@ -20,16 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.jvirtio.api.DeviceStatus;
 import org.jvirtio.api.VirtioDeviceId;
-import org.jvirtio.device.balloon.BalloonDevice;
-import org.jvirtio.device.blk.BlockDevice;
-import org.jvirtio.device.blk.BlockDeviceOptions;
-import org.jvirtio.device.blk.backend.memory.MemoryBackend;
-import org.jvirtio.device.console.ConsoleDevice;
-import org.jvirtio.device.net.NetCounter;
-import org.jvirtio.device.net.NetDevice;
-import org.jvirtio.device.net.NetDeviceOptions;
-import org.jvirtio.device.net.backend.l2.L2Switch;
-import org.jvirtio.device.net.backend.l2.SwitchBackend;
+import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.transport.pci.VirtioPciFunction;
 import org.jvirtio.transport.pci.proxy.ProxySlot;
 import org.jvirtio.transport.pci.proxy.QemuProxyHost;
@@ -40,13 +26,13 @@ import org.jvirtio.transport.pci.proxy.QemuProxyHost;
  * virtio-console (6), virtio-balloon (7). Once with MSI-X, once with INTx ({@code pci=nomsi}; the four
  * functions then share two IOAPIC lines).
  *
- * <p>The guest's virtio_pci binds each function, each driver reaches DRIVER_OK, and then, one after
- * the other:
+ * <p>The guest's virtio_pci binds each function, each driver reaches DRIVER_OK, and then the
+ * {@link FourDeviceChecks} run one after the other:
  * <ul>
- * <li><b>blk</b>: a pattern written with O_DIRECT is read back, and the host finds it in its memory disk;
- * <li><b>net</b>: eth0 is a port of a jvirtio {@code switch} whose only other port is a {@link PingResponder}
- *     in this JVM; the guest pings it and every echo comes back, and the responder saw nothing but ARP
- *     requests for it and echo requests to it;
+ * <li><b>blk</b>: {@link BlkPatternCheck}: a pattern written with O_DIRECT is read back, and the host
+ *     finds it in its memory disk;
+ * <li><b>net</b>: {@link NetPingCheck}: every ping to a {@link PingResponder} on the device's switch comes
+ *     back, and nothing else left the guest;
  * <li><b>console</b>: {@link ConsolePortsCheck}: hvc0 and a named port both ways, and a resize seen by
  *     {@code stty size};
  * <li><b>balloon</b>: {@link BalloonInflateCheck}: inflation seen in {@code actual}, the guest's MemTotal
@@ -55,17 +41,6 @@ import org.jvirtio.transport.pci.proxy.QemuProxyHost;
  * The host drives each step when the guest prints a marker on its serial console.
  */
 class PciProxyAllDevicesGuestIT {
-    private static final int DISK = 16 << 20;
-    private static final int BLOCK = 64 << 10;
-    private static final int OFFSET = 1 << 20;
-    private static final int PATTERN = 512 << 10;
-
-    private static final String GUEST_MAC = "52:54:00:6a:76:10";
-    private static final String GUEST_IP = "10.0.2.15";
-    private static final String RESPONDER_MAC = "52:54:00:6a:76:fe";
-    private static final String RESPONDER_IP = "10.0.2.2";
-    private static final int PINGS = 5;
-
     private static final int GUEST_MB = 512;
 
     private static final Duration STEP = Duration.ofSeconds(240);
@@ -84,31 +59,20 @@ class PciProxyAllDevicesGuestIT {
     @ValueSource(booleans = {true, false})
     void everyDeviceTypeWorksOverPci(boolean msix) throws Exception {
         String name = "pci-proxy-all-" + (msix ? "msix" : "intx");
-        byte[] pattern = bytes(PATTERN, msix ? 41 : 43);
-        MemoryBackend disk = MemoryBackend.of(DISK, true);
-        BlockDevice blk = new BlockDevice(disk, BlockDeviceOptions.builder().serial("jvirtio-pci-all").build());
-
-        L2Switch lan = new L2Switch("pci-lan", System::nanoTime, Duration.ofMinutes(5).toNanos(), 64);
-        NetDevice net = new NetDevice(new SwitchBackend(lan), NetDeviceOptions.builder().mac(GUEST_MAC).build());
-
-        ConsolePortsCheck consoleCheck = new ConsolePortsCheck(true);
-        ConsoleDevice console = consoleCheck.device();
-        BalloonInflateCheck balloonCheck = new BalloonInflateCheck(true);
-        BalloonDevice balloon = balloonCheck.device();
-
+        FourDeviceChecks checks = new FourDeviceChecks("jvirtio-pci-all", true, msix ? 41 : 43);
+        List<VirtioDevice> d = checks.devices();
         List<ProxySlot> slots = List.of(
-                new ProxySlot("blk0", 4, VirtioPciFunction.factory(blk, "blk0")),
-                new ProxySlot("net0", 5, VirtioPciFunction.factory(net, "net0")),
-                new ProxySlot("con0", 6, VirtioPciFunction.factory(console, "con0")),
-                new ProxySlot("balloon0", 7, VirtioPciFunction.factory(balloon, "balloon0")));
+                new ProxySlot("blk0", 4, VirtioPciFunction.factory(d.get(0), "blk0")),
+                new ProxySlot("net0", 5, VirtioPciFunction.factory(d.get(1), "net0")),
+                new ProxySlot("con0", 6, VirtioPciFunction.factory(d.get(2), "con0")),
+                new ProxySlot("balloon0", 7, VirtioPciFunction.factory(d.get(3), "balloon0")));
         ProxySockets sockets = new ProxySockets(tmp);
 
         Guest.Result r;
-        try (PingResponder responder = new PingResponder(new SwitchBackend(lan), RESPONDER_MAC, RESPONDER_IP);
-                Guest.Running guest = kit.guest()
+        try (PingResponder responder = checks.net().startResponder();
+                Guest.Running guest = checks.blk().addFileTo(kit.guest())
                         .name(name)
                         .script(script())
-                        .file("/data/pattern.bin", pattern)
                         .memoryMb(GUEST_MB)
                         .kernelArgs(msix ? "" : "pci=nomsi")
                         .timeout(Duration.ofSeconds(900))
@@ -117,15 +81,12 @@ class PciProxyAllDevicesGuestIT {
             try (QemuProxyHost host = sockets.attach(slots)) {
                 QemuGuestRam ram = QemuGuestRam.of(guest.process().pid());
 
-                consoleCheck.hostStep(guest, STEP);
-                balloonCheck.hostSteps(guest, ram, STEP);
+                checks.console().hostStep(guest, STEP);
+                checks.balloon().hostSteps(guest, ram, STEP);
 
                 r = guest.await();
                 ProxySockets.checkCounters(r, host, name, msix);
             }
-            System.out.println(name + ": responder answered " + responder.arpAnswered() + " ARP, "
-                    + responder.echoesAnswered() + " echo; unexpected frames " + responder.unexpected());
-            System.out.println(name + ": net " + net.counters() + "; console " + console.counters());
             System.out.println(r);
             r.assertSuccess();
 
@@ -137,25 +98,7 @@ class PciProxyAllDevicesGuestIT {
             expectDevice(r, devices, VirtioDeviceId.CONSOLE, "virtio_console", 6);
             expectDevice(r, devices, VirtioDeviceId.BALLOON, "virtio_balloon", 7);
 
-            // blk
-            check(r, r.value("SECTORS ").equals(Integer.toString(DISK / 512)), "capacity");
-            check(r, r.value("BLK-READBACK-MD5 ").equals(md5(pattern)), "the guest read back other bytes");
-            ByteBuffer onDisk = ByteBuffer.allocate(PATTERN);
-            disk.read(OFFSET, onDisk);
-            check(r, Arrays.equals(pattern, onDisk.array()), "the host disk holds what the guest wrote");
-
-            // net: every echo answered, and the guest talked to nothing but the responder
-            check(r, r.value("PING-RECEIVED ").equals(Integer.toString(PINGS)), "pings lost");
-            check(r, responder.echoesAnswered() >= PINGS && responder.arpAnswered() >= 1,
-                    "the responder answered " + responder.echoesAnswered() + " echoes, " + responder.arpAnswered()
-                            + " ARP requests");
-            check(r, responder.unexpected().isEmpty(), "frames to other addresses: " + responder.unexpected());
-            for (NetCounter c : NetCounter.MALFORMED) {
-                check(r, net.count(c) == 0, "net: " + c + " counted: " + net.counters());
-            }
-
-            consoleCheck.verify(r);
-            balloonCheck.verify(r, name);
+            checks.verify(r, name);
         }
 
         // interrupts: MSI-X vectors, or INTx through the IOAPIC and no MSI at all; each device took some
@@ -190,24 +133,7 @@ class PciProxyAllDevicesGuestIT {
                 awaitBoundLines(60, "virtio_blk", "virtio_net", "virtio_console", "virtio_balloon"),
                 virtioDevicesLines(),
                 "",
-                "# blk",
-                "waitfor /dev/vda 30",
-                "echo \"SECTORS $(cat /sys/block/vda/size)\"",
-                writeAndReadBackLines("BLK-READBACK-MD5", "/data/pattern.bin", "/dev/vda", OFFSET, BLOCK, PATTERN),
-                "",
-                "# net: only the responder on the switch; no IPv6 chatter",
-                "echo 1 > /proc/sys/net/ipv6/conf/eth0/disable_ipv6 2>/dev/null || true",
-                "ip addr add " + GUEST_IP + "/24 dev eth0",
-                "ip link set eth0 up",
-                "await 60 'first echo' ping -c 1 -W 1 " + RESPONDER_IP,
-                "echo \"PING-RECEIVED $(ping -c " + PINGS + " -W 5 " + RESPONDER_IP
-                        + " | sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p')\"",
-                "",
-                "# console: hvc0 and a named port, both ways, and a resize",
-                ConsolePortsCheck.guestLines(),
-                "",
-                "# balloon: inflate, statistics, deflate",
-                BalloonInflateCheck.guestLines(),
+                FourDeviceChecks.guestLines(),
                 "",
                 "grep virtio /proc/interrupts | sed 's/^/IRQ /'",
                 "");
