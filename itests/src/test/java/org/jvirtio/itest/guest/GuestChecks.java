@@ -2,11 +2,16 @@ package org.jvirtio.itest.guest;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
+import java.util.function.BooleanSupplier;
 
-/** What the real-guest tests share: a check that prints the guest console, patterns and their md5. */
+/**
+ * What the real-guest tests share: a check that prints the guest console, patterns and their md5,
+ * shell lines for /test.sh, and the waits with which the host follows the guest's markers.
+ */
 final class GuestChecks {
     private GuestChecks() {
     }
@@ -71,5 +76,56 @@ final class GuestChecks {
         String[] f = dev.split(" ");
         check(r, driver.equals(f[2]), "device not bound to " + driver + ": " + dev);
         return f[3];
+    }
+
+    /**
+     * Shell lines defining {@code await SECONDS WHAT COMMAND...}: runs COMMAND every 0.2 s until it
+     * succeeds; prints {@code TIMEOUT WHAT} and exits 1 after SECONDS.
+     */
+    static String awaitFunctionLines() {
+        return String.join("\n",
+                "await() {",
+                "  t=$(($1 * 5)); what=$2; shift 2",
+                "  until \"$@\" >/dev/null 2>&1; do",
+                "    t=$((t - 1)); [ $t -le 0 ] && { echo \"TIMEOUT $what\"; exit 1; }",
+                "    usleep 200000",
+                "  done",
+                "}");
+    }
+
+    /**
+     * Shell lines, after {@link #awaitFunctionLines()}, that wait up to {@code seconds} for each of
+     * {@code drivers} (virtio_blk, ...) to have bound a virtio device.
+     */
+    static String awaitBoundLines(int seconds, String... drivers) {
+        StringBuilder s = new StringBuilder("bound() { ls /sys/bus/virtio/drivers/$1 | grep -q virtio; }");
+        for (String d : drivers) {
+            s.append("\nawait ").append(seconds).append(' ').append(d).append(" bound ").append(d);
+        }
+        return s.toString();
+    }
+
+    /** Waits for the guest to print {@code marker}; fails with the console if it does not within {@code max}. */
+    static void awaitMarker(Guest.Running guest, String marker, Duration max) throws InterruptedException {
+        if (!guest.waitFor(marker, max)) {
+            guest.close();
+            throw guest.await().failure("the guest never printed " + marker);
+        }
+    }
+
+    /**
+     * Waits for a host-side condition the guest causes; fails with the console if it does not come
+     * within {@code max}. A bound on a start condition, not a measured time.
+     */
+    static void awaitHost(Guest.Running guest, BooleanSupplier condition, String what, Duration max)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                guest.close();
+                throw guest.await().failure("never on the host: " + what);
+            }
+            Thread.sleep(100);
+        }
     }
 }

@@ -1,11 +1,13 @@
 package org.jvirtio.itest.guest;
 
+import static org.jvirtio.itest.guest.GuestChecks.awaitBoundLines;
+import static org.jvirtio.itest.guest.GuestChecks.awaitFunctionLines;
 import static org.jvirtio.itest.guest.GuestChecks.bytes;
 import static org.jvirtio.itest.guest.GuestChecks.check;
 import static org.jvirtio.itest.guest.GuestChecks.md5;
 import static org.jvirtio.itest.guest.GuestChecks.negotiatedFeatures;
 import static org.jvirtio.itest.guest.GuestChecks.virtioDevicesLines;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.jvirtio.itest.guest.GuestChecks.writeAndReadBackLines;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.ByteBuffer;
@@ -14,27 +16,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.jvirtio.api.DeviceStatus;
-import org.jvirtio.api.VirtioDeviceId;
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
-import org.jvirtio.device.balloon.BalloonDevice;
-import org.jvirtio.device.balloon.BalloonOptions;
 import org.jvirtio.device.blk.BlockDevice;
 import org.jvirtio.device.blk.BlockDeviceOptions;
 import org.jvirtio.device.blk.backend.memory.MemoryBackend;
-import org.jvirtio.device.console.ConsoleDevice;
-import org.jvirtio.device.console.ConsoleDeviceOptions;
-import org.jvirtio.device.net.NetDevice;
-import org.jvirtio.device.net.NetDeviceOptions;
-import org.jvirtio.device.net.backend.l2.L2Switch;
-import org.jvirtio.device.net.backend.l2.SwitchBackend;
 import org.jvirtio.transport.mmio.MmioCounter;
 import org.jvirtio.transport.mmio.VirtioMmioTransport;
 import org.jvirtio.transport.mmio.acpi.MmioSsdt;
@@ -50,9 +42,12 @@ import org.jvirtio.transport.pci.proxy.QemuProxyHost;
  * slot 4, interrupts through qtest); jvirtio's SSDT ({@code -acpitable}) declares one {@code LNRO0005}
  * device per window at BAR0 + i * 0x200 with the function's INTx line. In one boot the guest binds all
  * four to virtio_mmio (and the PCI function to no driver), each reaches DRIVER_OK with split or with
- * packed rings, and each does its job: the guest writes and reads back a pattern on /dev/vda (the host
- * finds it in its disk), pings a responder on the net device's switch, exchanges a line with the host
- * through /dev/hvc0 both ways, and inflates the balloon to the target the host sets while it runs.
+ * packed rings, and each passes the same checks as on {@link PciProxyAllDevicesGuestIT}:
+ * {@link BlkPatternCheck} (a pattern written and read back, found in the host's disk),
+ * {@link NetPingCheck} (every ping to a responder on the device's switch answered, nothing else sent),
+ * {@link ConsolePortsCheck} (hvc0 and a named port both ways, a resize seen by {@code stty size}) and
+ * {@link BalloonInflateCheck} (inflation seen in {@code actual}, the guest's MemTotal and the host
+ * memory of guest RAM, statistics while inflated, deflation).
  */
 class MmioProxyGuestIT {
     private static final int SLOT = 4;
@@ -60,15 +55,8 @@ class MmioProxyGuestIT {
     private static final int BLOCK = 64 << 10;
     private static final int OFFSET = 1 << 20;
     private static final int PATTERN = 256 << 10;
-    private static final String GUEST_MAC = "52:54:00:6d:6d:01";
-    private static final String RESPONDER_MAC = "52:54:00:6d:6d:02";
-    private static final String GUEST_IP = "10.0.0.1";
-    private static final String RESPONDER_IP = "10.0.0.2";
-    private static final int PINGS = 5;
-    /** 16 MiB in 4 KiB pages. */
-    private static final int BALLOON_PAGES = 4096;
-    private static final String TO_HOST = "MMIO-HVC-GUEST-TO-HOST";
-    private static final String TO_GUEST = "MMIO-HVC-HOST-TO-GUEST";
+    /** How long the host waits for each step of the guest. */
+    private static final Duration STEP = Duration.ofSeconds(540);
 
     private GuestKit kit;
 
@@ -84,32 +72,19 @@ class MmioProxyGuestIT {
     @ValueSource(booleans = {false, true})
     void fourDevicesInOneSlotBoundByVirtioMmio(boolean packed) throws Exception {
         String name = "mmio-proxy-" + (packed ? "packed" : "split");
-        byte[] pattern = bytes(PATTERN, packed ? 41 : 43);
-        MemoryBackend disk = MemoryBackend.of(DISK, true);
-        BlockDevice blk = new BlockDevice(disk, BlockDeviceOptions.builder().serial("jvirtio-mmio").packed(packed)
-                .build());
-        L2Switch lan = new L2Switch("mmio-lan", System::nanoTime, TimeUnit.SECONDS.toNanos(300), 16);
-        NetDevice net = new NetDevice(lan, NetDeviceOptions.builder().mac(GUEST_MAC).packed(packed).build());
-        org.jvirtio.device.console.backend.memory.MemoryBackend hvc =
-                new org.jvirtio.device.console.backend.memory.MemoryBackend(true);
-        ConsoleDevice console = new ConsoleDevice(List.of(hvc), ConsoleDeviceOptions.builder().packed(packed).build());
-        // no DEFLATE_ON_OOM: the guest then takes inflated pages out of MemTotal, which it can report
-        BalloonDevice balloon = new BalloonDevice(new BalloonOptions(128, false, false, false, false, false, packed,
-                0, 0));
-        List<VirtioDevice> devices = List.of(blk, net, console, balloon);
-        VirtioMmioSlot mmio = VirtioMmioSlot.builder().window("blk0", blk).window("net0", net)
-                .window("console0", console).window("balloon0", balloon).build();
+        FourDeviceChecks checks = new FourDeviceChecks("jvirtio-mmio", packed, packed ? 41 : 43);
+        List<VirtioDevice> devices = checks.devices();
+        VirtioMmioSlot mmio = VirtioMmioSlot.builder().window("blk0", devices.get(0)).window("net0", devices.get(1))
+                .window("console0", devices.get(2)).window("balloon0", devices.get(3)).build();
         Path table = tmp.resolve("vmmio.aml");
         Files.write(table, MmioSsdt.builder().slot(SLOT, mmio.windowCount()).build());
 
-        Path qmp = tmp.resolve("qmp.sock");
-        Path qtest = tmp.resolve("qtest.sock");
+        ProxySockets sockets = new ProxySockets(tmp);
         String pci = "/sys/bus/pci/devices/0000:00:0" + Integer.toHexString(SLOT) + ".0";
         String script = String.join("\n",
                 "set -e",
-                "waitfor /dev/vda 120",
-                "waitfor /sys/class/net/eth0 60",
-                "waitfor /dev/hvc0 60",
+                awaitFunctionLines(),
+                awaitBoundLines(120, "virtio_blk", "virtio_net", "virtio_console", "virtio_balloon"),
                 "for d in /sys/bus/platform/devices/LNRO0005:*; do",
                 "  drv=none; [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))",
                 "  echo \"PLATFORM $(basename $d) $drv\"",
@@ -120,86 +95,33 @@ class MmioProxyGuestIT {
                 virtioDevicesLines(),
                 "drv=none; [ -e " + pci + "/driver ] && drv=$(basename $(readlink " + pci + "/driver))",
                 "echo \"PCI-FN $(cat " + pci + "/vendor) $(cat " + pci + "/class) $drv\"",
-                // blk
-                "dd if=/data/pattern.bin of=/dev/vda bs=" + BLOCK + " seek=" + OFFSET / BLOCK
-                        + " oflag=direct conv=fsync 2>/dev/null",
-                "echo \"READBACK-MD5 $(dd if=/dev/vda bs=" + BLOCK + " skip=" + OFFSET / BLOCK + " count="
-                        + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
-                // net
-                "ip link set eth0 up",
-                "ip addr add " + GUEST_IP + "/24 dev eth0",
-                "echo \"PING-RECEIVED $(ping -c " + PINGS + " -W 10 10.0.0.2"
-                        + " | sed -n 's/.* \\([0-9]*\\) packets received.*/\\1/p')\"",
-                // console: the reader is open before the host is told to send
-                "head -n 1 /dev/hvc0 > /tmp/hvc-in &",
-                "reader=$!",
-                "echo " + TO_HOST + " > /dev/hvc0",
-                "echo CONSOLE-WAITING",
-                "wait $reader",
-                "echo \"HVC-IN $(cat /tmp/hvc-in)\"",
-                // balloon: the host sets the target once it sees BALLOON-GO
-                "before=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)",
-                "echo BALLOON-GO",
-                "n=0",
-                "while :; do",
-                "  now=$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)",
-                "  [ $((before - now)) -ge " + (BALLOON_PAGES * 4) + " ] && break",
-                "  n=$((n + 1)); [ $n -ge 1500 ] && break",
-                "  usleep 200000",
-                "done",
-                "echo \"MEMTOTAL $before $now\"",
-                // stay up until the host has read the balloon's actual size (the power-off resets it)
-                "head -n 1 /dev/hvc0 > /tmp/hvc-done &",
-                "reader=$!",
-                "echo BALLOON-READ-WAITING",
-                "wait $reader",
-                "echo \"HVC-DONE $(cat /tmp/hvc-done)\"",
+                FourDeviceChecks.guestLines(),
                 "");
         Guest.Result r;
         Map<String, Long> proxyCounters;
         // each window's status and negotiated features while the guest runs (its power-off resets them)
         int[] hostStatus = new int[devices.size()];
         long[] hostFeatures = new long[devices.size()];
-        long actualPages = -1;
-        try (Guest.Running guest = kit.guest()
+        try (Guest.Running guest = checks.blk().addFileTo(kit.guest())
                 .name(name)
                 .script(script)
-                .file("/data/pattern.bin", pattern)
-                .timeout(Duration.ofSeconds(600))
-                .qemuArgs("-acpitable", "file=" + table,
-                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
-                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .timeout(Duration.ofSeconds(900))
+                .qemuArgs("-acpitable", "file=" + table)
+                .qemuArgs(sockets.qemuArgs())
                 .start();
-                PingResponder responder = new PingResponder(new SwitchBackend(lan), RESPONDER_MAC, RESPONDER_IP)) {
-            // QEMU creates its sockets at start-up; a start condition, not a measured time.
-            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
-                Thread.sleep(50);
-            }
-            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, List.of(new ProxySlot("mmio0", SLOT, mmio)),
-                    Duration.ofSeconds(120))) {
-                if (guest.waitFor("CONSOLE-WAITING", Duration.ofSeconds(540))) {
-                    for (int w = 0; w < devices.size(); w++) {
-                        hostStatus[w] = mmio.transport(w).status();
-                        hostFeatures[w] = mmio.transport(w).negotiatedFeatures();
-                    }
-                    hvc.send(TO_GUEST + "\n");
+                PingResponder responder = checks.net().startResponder()) {
+            try (QemuProxyHost host = sockets.attach(List.of(new ProxySlot("mmio0", SLOT, mmio)))) {
+                QemuGuestRam ram = QemuGuestRam.of(guest.process().pid());
+                checks.console().hostStep(guest, STEP);
+                for (int w = 0; w < devices.size(); w++) {
+                    hostStatus[w] = mmio.transport(w).status();
+                    hostFeatures[w] = mmio.transport(w).negotiatedFeatures();
                 }
-                if (guest.waitFor("BALLOON-GO", Duration.ofSeconds(300))) {
-                    balloon.setTargetPages(BALLOON_PAGES);
-                }
-                if (guest.waitFor("BALLOON-READ-WAITING", Duration.ofSeconds(540))) {
-                    // the driver reports actual after its last inflation; a start condition, bounded
-                    for (int i = 0; i < 600 && balloon.actualPages() != BALLOON_PAGES; i++) {
-                        Thread.sleep(100);
-                    }
-                    actualPages = balloon.actualPages();
-                    hvc.send("DONE\n");
-                }
+                checks.balloon().hostSteps(guest, ram, STEP);
                 r = guest.await();
                 ProxiedFunction function = host.functions().get(0);
                 proxyCounters = function.counters();
-                System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters()
-                        + "; responder arp " + responder.arpAnswered() + " icmp " + responder.echoesAnswered());
+                System.out.println(name + ": proxy " + proxyCounters + "; slot " + mmio.counters());
                 for (int w = 0; w < devices.size(); w++) {
                     System.out.println(name + " window " + w + ": " + mmio.transport(w) + " "
                             + mmio.transport(w).counters());
@@ -251,24 +173,9 @@ class MmioProxyGuestIT {
             check(r, t.count(MmioCounter.BAD_QUEUE_SETUP) == 0 && t.count(MmioCounter.FEATURES_REFUSED) == 0
                     && t.count(MmioCounter.BAD_STATUS_TRANSITION) == 0, "window " + w + ": " + t.counters());
         }
-        check(r, (mmio.transport(0).device() == blk), "window 0 is the disk");
+        check(r, (mmio.transport(0).device() == devices.get(0)), "window 0 is the disk");
 
-        // blk
-        assertEquals(md5(pattern), r.value("READBACK-MD5 "));
-        ByteBuffer onDisk = ByteBuffer.allocate(PATTERN);
-        disk.read(OFFSET, onDisk);
-        assertArrayEquals(pattern, onDisk.array(), "the host disk holds what the guest wrote");
-        // net
-        check(r, r.value("PING-RECEIVED ").equals(Integer.toString(PINGS)), "pings: " + r.value("PING-RECEIVED "));
-        // console, both ways
-        check(r, hvc.outputText().contains(TO_HOST), "host got from hvc0: " + hvc.outputText());
-        check(r, r.value("HVC-IN ").equals(TO_GUEST), "guest read from hvc0: " + r.value("HVC-IN "));
-        // balloon
-        String[] mem = r.value("MEMTOTAL ").split(" ");
-        long shrunk = Long.parseLong(mem[0]) - Long.parseLong(mem[1]);
-        check(r, shrunk >= BALLOON_PAGES * 4L, "guest MemTotal went down " + shrunk + " kB");
-        check(r, actualPages == BALLOON_PAGES, "balloon actual " + actualPages);
-        check(r, r.value("HVC-DONE ").equals("DONE"), "second line to the guest: " + r.value("HVC-DONE "));
+        checks.verify(r, name);
     }
 
     /**
@@ -292,8 +199,7 @@ class MmioProxyGuestIT {
         }
         Path ssdt = tmp.resolve("vmmio2.aml");
         Files.write(ssdt, table.build());
-        Path qmp = tmp.resolve("qmp2.sock");
-        Path qtest = tmp.resolve("qtest2.sock");
+        ProxySockets sockets = new ProxySockets(tmp);
         StringBuilder lines = new StringBuilder();
         for (int i = 0; i < 2; i++) {
             String pci = "/sys/bus/pci/devices/0000:00:0" + slots[i] + ".0";
@@ -306,10 +212,8 @@ class MmioProxyGuestIT {
             String vd = "vd" + (char) ('a' + d);
             lines.append(String.join("\n",
                     "echo \"SERIAL-" + d + " $(cat /sys/block/" + vd + "/serial)\"",
-                    "dd if=/data/pattern" + d + ".bin of=/dev/" + vd + " bs=" + BLOCK + " seek=" + OFFSET / BLOCK
-                            + " oflag=direct conv=fsync 2>/dev/null",
-                    "echo \"READBACK-MD5-" + d + " $(dd if=/dev/" + vd + " bs=" + BLOCK + " skip=" + OFFSET / BLOCK
-                            + " count=" + PATTERN / BLOCK + " iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1)\"",
+                    writeAndReadBackLines("READBACK-MD5-" + d, "/data/pattern" + d + ".bin", "/dev/" + vd, OFFSET,
+                            BLOCK, PATTERN),
                     "")).append("\n");
         }
         String script = String.join("\n",
@@ -329,14 +233,10 @@ class MmioProxyGuestIT {
                 .file("/data/pattern0.bin", patterns[0])
                 .file("/data/pattern1.bin", patterns[1])
                 .timeout(Duration.ofSeconds(600))
-                .qemuArgs("-acpitable", "file=" + ssdt,
-                        "-S", "-qmp", "unix:" + qmp + ",server=on,wait=off",
-                        "-qtest", "unix:" + qtest + ",server=on,wait=off", "-qtest-log", "none")
+                .qemuArgs("-acpitable", "file=" + ssdt)
+                .qemuArgs(sockets.qemuArgs())
                 .start()) {
-            for (int i = 0; i < 1200 && !(Files.exists(qmp) && Files.exists(qtest)); i++) {
-                Thread.sleep(50);
-            }
-            try (QemuProxyHost host = QemuProxyHost.start(qmp, qtest, proxySlots, Duration.ofSeconds(120))) {
+            try (QemuProxyHost host = sockets.attach(proxySlots)) {
                 r = guest.await();
                 for (ProxiedFunction f : host.functions()) {
                     System.out.println("two slots " + f.slot().id() + ": proxy " + f.counters());

@@ -15,9 +15,10 @@ import org.jvirtio.transport.pci.proxy.ProxySlot;
 import org.jvirtio.transport.pci.proxy.QemuProxyHost;
 
 /**
- * What the PCI proxy guest tests share: QEMU started paused with a QMP and a qtest socket in a
- * directory of the test's, jvirtio's functions attached through them from this JVM, and the proxy's
- * counters checked once the guest has ended.
+ * What the proxy guest tests share: QEMU started paused with a QMP and a qtest socket in a
+ * directory of the test's, jvirtio's functions (virtio-pci functions, or mmio slots) attached through
+ * them from this JVM, and, for virtio-pci functions, the proxy's counters checked once the guest has
+ * ended.
  */
 final class ProxySockets {
     /** The one counter of {@link VirtioPciFunction#counters()} that counts no fault. */
