@@ -4,9 +4,12 @@ import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
+import org.jvirtio.transport.core.KickWorker;
+import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.PluggableQueue;
 import org.jvirtio.vring.VringSetupException;
@@ -38,7 +41,7 @@ public final class DeviceQueues {
     private final Object deviceLock = new Object();
     private final QueueSetup[] setups;
     private final PluggableQueue[] slots;
-    private final QueueThread[] threads;
+    private final KickWorker[] threads;
 
     /** @param name the device in logs and thread names, e.g. {@code virtio-mmio blk0} */
     public DeviceQueues(VirtioDevice device, String name, Failure failure) {
@@ -49,9 +52,9 @@ public final class DeviceQueues {
         int count = Math.max(0, device.queueCount());
         this.setups = new QueueSetup[count];
         this.slots = new PluggableQueue[count];
-        this.threads = new QueueThread[count];
+        this.threads = new KickWorker[count];
         for (int i = 0; i < count; i++) {
-            setups[i] = new QueueSetup(Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
+            setups[i] = QueueSetup.unsized(i, Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
             slots[i] = new PluggableQueue(concurrent ? new Object() : deviceLock);
         }
     }
@@ -80,7 +83,7 @@ public final class DeviceQueues {
      */
     public String enable(int index, long features, GuestMemory memory) {
         QueueSetup q = setups[index];
-        String problem = q.sizeProblem();
+        String problem = q.sizeProblem(q.size(), VirtioFeature.has(features, VirtioFeature.RING_PACKED));
         if (problem != null) {
             return problem;
         }
@@ -90,20 +93,20 @@ public final class DeviceQueues {
         } catch (VringSetupException | RuntimeException e) {
             return e.getMessage();
         }
-        q.setReady(true);
+        q.setEnabled(true);
         change(index, ring);
         return null;
     }
 
     /** The driver stopped using queue {@code index} (QueueReady 0): the device no longer touches its ring. */
     public void disable(int index) {
-        setups[index].setReady(false);
+        setups[index].setEnabled(false);
         change(index, null);
     }
 
     /** VIRTIO_F_RING_RESET: queue {@code index} back to its state after a device reset. */
     public void resetQueue(int index) {
-        boolean wasReady = setups[index].isReady();
+        boolean wasReady = setups[index].enabled();
         setups[index].reset();
         if (wasReady) {
             change(index, null);
@@ -121,7 +124,7 @@ public final class DeviceQueues {
     public int remap(long features, GuestMemory memory) {
         int kept = 0;
         for (int i = 0; i < setups.length; i++) {
-            if (!setups[i].isReady()) {
+            if (!setups[i].enabled()) {
                 continue;
             }
             PluggableQueue slot = slots[i];
@@ -154,19 +157,20 @@ public final class DeviceQueues {
     public DeviceQueue[] forActivation() {
         DeviceQueue[] queues = new DeviceQueue[setups.length];
         for (int i = 0; i < setups.length; i++) {
-            queues[i] = setups[i].isReady() ? slots[i] : null;
+            queues[i] = setups[i].enabled() ? slots[i] : null;
         }
         return queues;
     }
 
     /** The driver notified queue {@code index}: wake its thread (started on the first notify). */
     public void kick(int index) {
-        QueueThread thread = threads[index];
+        KickWorker thread = threads[index];
         if (thread == null) {
-            thread = new QueueThread(name + " queue " + index, () -> serve(index));
+            thread = new KickWorker(name + " queue " + index, new int[] {index}, index + 1, this::serve);
             threads[index] = thread;
+            thread.start();
         }
-        thread.kick();
+        thread.kick(index);
     }
 
     /** From now on no queue offers a chain (DEVICE_NEEDS_RESET); any thread. */
@@ -180,7 +184,7 @@ public final class DeviceQueues {
     public void stop() {
         pauseAll();
         for (int i = 0; i < threads.length; i++) {
-            QueueThread thread = threads[i];
+            KickWorker thread = threads[i];
             if (thread != null) {
                 threads[i] = null;
                 thread.stop();
@@ -230,9 +234,9 @@ public final class DeviceQueues {
             return;
         }
         slots[index].resume();
-        QueueThread thread = threads[index];
+        KickWorker thread = threads[index];
         if (thread != null) {
-            thread.kick();
+            thread.kick(index);
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.function.Consumer;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
+import org.jvirtio.transport.core.KickWorker;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.PluggableQueue;
 
