@@ -38,10 +38,10 @@ import org.jvirtio.transport.mmio.internal.InterruptState;
  * DEVICE_NEEDS_RESET and raise a configuration-change interrupt; only a reset (status 0) clears it.
  *
  * <p><b>Threads.</b> {@link #read} and {@link #write} may come from several vCPU threads: one lock
- * serialises them. QueueNotify only wakes the queue's own thread (started at the first notify after
- * DRIVER_OK, ended by reset), which has the device serve the queue under the queue's serve lock (one
- * lock for all queues unless the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them
- * concurrently}). Those threads never take the register lock, so a reset may wait for them.
+ * serialises them. QueueNotify only wakes the queue's worker (started at DRIVER_OK, ended by reset: one
+ * per queue if the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them concurrently},
+ * else one for the device), which has the device serve the queue under the queue's serve lock. Those
+ * workers never take the register lock, so a reset may wait for them.
  *
  * <p><b>Guest memory.</b> Rings are resolved into views of {@code memory} when QueueReady is set; a VMM
  * whose memory map changes calls {@link #remapRings()} before it unmaps the old mappings.
@@ -498,6 +498,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
                 LOG.log(Level.ERROR, name + ": device activation failed", e);
                 return String.valueOf(e.getMessage());
             }
+            queues.start();
             LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
             return null;
         }
@@ -543,14 +544,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
             return 0;
         }
         byte[] b = configBytes;
-        Object configLock = queues.configLock();
-        if (configLock == null) {
-            device.readConfig(offset - CONFIG, b, 0, size);
-        } else {
-            synchronized (configLock) {
-                device.readConfig(offset - CONFIG, b, 0, size);
-            }
-        }
+        queues.readConfig(offset - CONFIG, b, size);
         long v = 0;
         for (int i = size - 1; i >= 0; i--) {
             v = (v << 8) | (b[i] & 0xFF);
@@ -566,14 +560,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             b[i] = (byte) (value >>> (8 * i));
         }
-        Object configLock = queues.configLock();
-        if (configLock == null) {
-            device.writeConfig(offset - CONFIG, b, 0, size);
-        } else {
-            synchronized (configLock) {
-                device.writeConfig(offset - CONFIG, b, 0, size);
-            }
-        }
+        queues.writeConfig(offset - CONFIG, b, size);
     }
 
     // ------------------------------------------------------------------ helpers

@@ -2,6 +2,7 @@ package org.jvirtio.transport.pci.internal;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.DeviceStatus;
@@ -12,6 +13,7 @@ import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.FeatureWindows;
+import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.vring.DeviceVring;
@@ -40,6 +42,8 @@ public final class DeviceLifecycle {
     private final FeatureWindows features;
     private final QueueSetup[] setups;
     private final QueueService queues;
+    /** Queues handed to the device at activation: only these can be enabled again after a queue reset. */
+    private final boolean[] handedOut;
     private final Notifier notifier = new Notifier();
     private final Activation activation = new Activation();
     private final StatusMachine status = new StatusMachine(new Steps());
@@ -68,7 +72,13 @@ public final class DeviceLifecycle {
         for (int q = 0; q < n; q++) {
             setups[q] = QueueSetup.sizedAtMaximum(q, Math.min(device.queueMaxSize(q), Vrings.MAX_QUEUE_SIZE));
         }
-        this.queues = new QueueService(name, device, faults, this::needsReset);
+        this.handedOut = new boolean[n];
+        this.queues = new QueueService(name, device, (index, reason, byDriver) -> {
+            if (byDriver) {
+                faults.record(Fault.QUEUE_BROKEN, reason);
+            }
+            needsReset(reason);
+        });
     }
 
     public String name() {
@@ -190,7 +200,8 @@ public final class DeviceLifecycle {
         }
         for (int q = 0; q < setups.length; q++) {
             if (rings[q] != null) {
-                queues.handOut(q, rings[q]);
+                queues.plug(q, rings[q]);
+                handedOut[q] = true;
             }
         }
         activationTried = true;
@@ -205,6 +216,11 @@ public final class DeviceLifecycle {
         active = true;
         LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
         queues.start();
+        for (int q = 0; q < setups.length; q++) {
+            if (handedOut[q]) {
+                queues.kick(q); // serve what the driver made available before DRIVER_OK
+            }
+        }
         return null;
     }
 
@@ -240,14 +256,13 @@ public final class DeviceLifecycle {
             return;
         }
         if (active) {
-            if (!queues.handedOut(index)) {
+            if (!handedOut[index]) {
                 // the device took its queues at DRIVER_OK; only a queue reset lets the driver set one up again
                 faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled after DRIVER_OK");
                 return;
             }
             s.setEnabled(true);
-            queues.plug(index, ring);
-            queues.kick(index);
+            queues.plug(index, ring); // and its worker looks at it
         } else {
             s.setEnabled(true);
         }
@@ -261,18 +276,20 @@ public final class DeviceLifecycle {
 
     /** The driver notified queue {@code index}: handed to the queue's worker, never served here. */
     public void kick(int index) {
-        queues.kick(index);
+        if (!queues.kick(index)) {
+            faults.record(Fault.NOTIFY_UNKNOWN_QUEUE, "queue " + index + " of " + setups.length);
+        }
     }
 
     // ------------------------------------------------------------------ configuration space
 
-    /** Reads device configuration; allocates a lambda, fine for a register access (not the data path). */
+    /** Reads device configuration, not overlapping a device that serves its queues one at a time. */
     public void readConfig(int offset, byte[] dst, int length) {
-        queues.configAccess(() -> device.readConfig(offset, dst, 0, length));
+        queues.readConfig(offset, dst, length);
     }
 
     public void writeConfig(int offset, byte[] src, int length) {
-        queues.configAccess(() -> device.writeConfig(offset, src, 0, length));
+        queues.writeConfig(offset, src, length);
     }
 
     // ------------------------------------------------------------------ reset
@@ -300,6 +317,7 @@ public final class DeviceLifecycle {
     /** The reset step: stops the queues, resets the device and forgets the driver's set-up. */
     private void stopAndForget() {
         queues.stop(); // waits for a queueNotified in progress to return
+        Arrays.fill(handedOut, false);
         boolean wasActive = active;
         active = false;
         if (wasActive || activationTried) {
@@ -329,7 +347,7 @@ public final class DeviceLifecycle {
 
         @Override
         public DeviceQueue queue(int index) {
-            return queues.queue(index);
+            return index >= 0 && index < handedOut.length && handedOut[index] ? queues.queue(index) : null;
         }
 
         @Override
