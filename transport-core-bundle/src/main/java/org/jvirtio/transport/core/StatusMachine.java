@@ -4,10 +4,11 @@ import org.jvirtio.api.DeviceStatus;
 
 /**
  * The device status register as every register-based transport keeps it: transitions checked against
- * {@link DeviceStatus#isValidTransition}, the FEATURES_OK check (a refused set reads back without the
- * bit, spec 3.1.1), activation at DRIVER_OK, reset on 0, and DEVICE_NEEDS_RESET, which the device side
- * sets from any thread. What each step does is the transport's ({@link Steps}); what a refused write
- * costs (a counter, a log line) is the transport's too, told by the {@link Outcome}.
+ * {@link DeviceStatus#isValidTransition}, the FEATURES_OK check against the {@link FeatureWindows} (a
+ * refused set reads back without the bit, spec 3.1.1; an accepted one is locked), activation at
+ * DRIVER_OK, reset on 0 (features forgotten too), and DEVICE_NEEDS_RESET, which the device side sets
+ * from any thread. What activation and reset do is the transport's ({@link Steps}); what a refused
+ * write costs (a counter, a log line) is the transport's too, told by the {@link Outcome}.
  *
  * <p>Threads: {@link #write} on the register thread only; {@link #setNeedsReset()}, {@link #status()}
  * and {@link #needsReset()} from any thread.
@@ -16,16 +17,13 @@ public final class StatusMachine {
 
     /** What the transport does at each step; called from {@link #write} on the register thread. */
     public interface Steps {
-        /** Why the driver's features cannot be accepted, or null to accept them. */
-        String refuseFeatures();
-
-        /** The features are accepted (FEATURES_OK is being set). */
-        void featuresAccepted();
-
         /** DRIVER_OK: starts the device; why it failed, or null. */
         String activate();
 
-        /** Status 0: stops everything and forgets the driver's state; DEVICE_NEEDS_RESET clears after it. */
+        /**
+         * Status 0: stops everything and forgets the driver's state (the feature windows are reset
+         * after it, and DEVICE_NEEDS_RESET cleared).
+         */
         void reset();
     }
 
@@ -43,6 +41,7 @@ public final class StatusMachine {
         ACTIVATION_FAILED
     }
 
+    private final FeatureWindows features;
     private final Steps steps;
     /** Written by the register thread only; volatile so that management reads see it whole. */
     private volatile int status;
@@ -50,7 +49,9 @@ public final class StatusMachine {
     private volatile boolean needsReset;
     private String lastRefusal;
 
-    public StatusMachine(Steps steps) {
+    /** @param features the feature windows this status accepts (at FEATURES_OK) and resets (at 0) */
+    public StatusMachine(FeatureWindows features, Steps steps) {
+        this.features = features;
         this.steps = steps;
     }
 
@@ -95,6 +96,7 @@ public final class StatusMachine {
         // must never read 0 while the device still runs
         if (next == 0) {
             steps.reset();
+            features.reset();
             status = 0;
             synchronized (this) {
                 needsReset = false;
@@ -107,14 +109,14 @@ public final class StatusMachine {
         }
         int added = next & ~current;
         if ((added & DeviceStatus.FEATURES_OK) != 0) {
-            String refusal = steps.refuseFeatures();
+            String refusal = features.problem();
             if (refusal != null) {
                 lastRefusal = refusal;
                 // without FEATURES_OK (and without what needs it): the driver re-reads and gives up
                 status = next & ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
                 return Outcome.FEATURES_REFUSED;
             }
-            steps.featuresAccepted();
+            features.lock();
         }
         status = next;
         if ((added & DeviceStatus.DRIVER_OK) != 0) {

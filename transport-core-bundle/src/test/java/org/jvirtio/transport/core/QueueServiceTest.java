@@ -25,6 +25,7 @@ class QueueServiceTest {
     private final TestMemory memory = new TestMemory(1 << 20);
     private final List<Thread> servingThreads = new CopyOnWriteArrayList<>();
     private final AtomicInteger serves = new AtomicInteger();
+    private final List<Integer> servedQueues = new CopyOnWriteArrayList<>();
     private final LinkedBlockingQueue<String> failures = new LinkedBlockingQueue<>();
     private volatile boolean throwOnServe;
 
@@ -70,6 +71,7 @@ class QueueServiceTest {
         public void queueNotified(int index) {
             servingThreads.add(Thread.currentThread());
             serves.incrementAndGet();
+            servedQueues.add(index);
             if (throwOnServe) {
                 throw new IllegalStateException("device bug");
             }
@@ -113,8 +115,8 @@ class QueueServiceTest {
         service.kick(0);
         assertThat(failures.poll(PATIENCE_SECONDS, TimeUnit.SECONDS)).startsWith("0|");
         service.stop();
-        assertThat(failures).isEmpty();
-        assertThat(serves.get()).as("queue 1 had no ring").isEqualTo(1);
+        assertThat(servedQueues).as("queue 1 had no ring").isNotEmpty().containsOnly(0);
+        assertThat(failures).allMatch(f -> f.startsWith("0|"));
     }
 
     @Test

@@ -84,7 +84,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
         this.name = Objects.requireNonNull(name, "name");
         this.interrupts = new InterruptState(new GuardedLine(Objects.requireNonNull(line, "line"), name));
         this.features = new FeatureWindows(device.offeredFeatures() & ~NOT_ON_MMIO);
-        this.lifecycle = new StatusMachine(new Steps());
+        this.lifecycle = new StatusMachine(features, new Steps());
         this.queues = new DeviceQueues(device, "virtio-mmio " + name, this::needsReset);
     }
 
@@ -475,16 +475,6 @@ public final class VirtioMmioTransport implements AutoCloseable {
     /** What the status machine does at each step; called under the register lock. */
     private final class Steps implements StatusMachine.Steps {
         @Override
-        public String refuseFeatures() {
-            return features.problem();
-        }
-
-        @Override
-        public void featuresAccepted() {
-            features.lock();
-        }
-
-        @Override
         public String activate() {
             if (lifecycle.needsReset()) {
                 return "the device needs a reset first";
@@ -517,7 +507,6 @@ public final class VirtioMmioTransport implements AutoCloseable {
                 }
             }
             queues.clear();
-            features.reset();
             interrupts.clear();
             queueSelect = 0;
             shmSelect = 0;

@@ -46,7 +46,7 @@ public final class DeviceLifecycle {
     private final boolean[] handedOut;
     private final Notifier notifier = new Notifier();
     private final Activation activation = new Activation();
-    private final StatusMachine status = new StatusMachine(new Steps());
+    private final StatusMachine status;
     private final AtomicInteger generation = new AtomicInteger();
 
     /**
@@ -67,6 +67,7 @@ public final class DeviceLifecycle {
         this.faults = faults;
         this.sink = sink;
         this.features = new FeatureWindows(offered);
+        this.status = new StatusMachine(features, new Steps());
         int n = device.queueCount();
         this.setups = new QueueSetup[n];
         for (int q = 0; q < n; q++) {
@@ -158,16 +159,6 @@ public final class DeviceLifecycle {
 
     /** What the status machine does at each step, on the register thread. */
     private final class Steps implements StatusMachine.Steps {
-        @Override
-        public String refuseFeatures() {
-            return features.problem();
-        }
-
-        @Override
-        public void featuresAccepted() {
-            features.lock();
-        }
-
         @Override
         public String activate() {
             return start();
@@ -328,7 +319,6 @@ public final class DeviceLifecycle {
             }
         }
         activationTried = false;
-        features.reset();
         for (QueueSetup s : setups) {
             s.reset();
         }
