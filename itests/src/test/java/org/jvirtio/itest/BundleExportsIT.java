@@ -17,6 +17,7 @@ import javax.inject.Inject;
 
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.nativeio.MappedMemory;
+import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.vring.Vrings;
 import org.jvirtio.vring.memory.GuestMemoryMap;
 import org.junit.Test;
@@ -35,7 +36,7 @@ import org.osgi.framework.wiring.BundleWiring;
 import org.osgi.framework.namespace.PackageNamespace;
 
 /**
- * Inside Felix: the jvirtio bundles (api, native, vring, and the PCI, MMIO, console and balloon bundles the
+ * Inside Felix: the jvirtio bundles (api, native, vring, and the transport core, PCI, MMIO, console and balloon bundles the
  * container embeds) resolve and start, export exactly their API packages at their versions, keep
  * every {@code .internal} package private, and the classes this test sees come from those bundles.
  */
@@ -49,6 +50,7 @@ public class BundleExportsIT {
                     "org.jvirtio.api.queue", "org.jvirtio.api.management"),
             "org.jvirtio.jvirtio-native", Set.of("org.jvirtio.nativeio"),
             "org.jvirtio.jvirtio-vring", Set.of("org.jvirtio.vring", "org.jvirtio.vring.memory"),
+            "org.jvirtio.jvirtio-transport-core", Set.of("org.jvirtio.transport.core"),
             "org.jvirtio.jvirtio-transport-pci", Set.of("org.jvirtio.transport.pci", "org.jvirtio.transport.pci.proxy"),
             "org.jvirtio.jvirtio-transport-mmio", Set.of("org.jvirtio.transport.mmio", "org.jvirtio.transport.mmio.acpi",
                     "org.jvirtio.transport.mmio.proxy"),
@@ -153,6 +155,7 @@ public class BundleExportsIT {
         assertEquals("org.jvirtio.jvirtio-native", FrameworkUtil.getBundle(MappedMemory.class).getSymbolicName());
         assertEquals("org.jvirtio.jvirtio-vring", FrameworkUtil.getBundle(Vrings.class).getSymbolicName());
         assertEquals("org.jvirtio.jvirtio-vring", FrameworkUtil.getBundle(GuestMemoryMap.class).getSymbolicName());
+        assertEquals("org.jvirtio.jvirtio-transport-core", FrameworkUtil.getBundle(StatusMachine.class).getSymbolicName());
     }
 
     private static boolean isInternal(String pkg) {

@@ -71,6 +71,7 @@ public final class FelixOptions {
         return options(
                 composite(jvirtioInFelix()),
                 fileBundle("org.apache.felix.configadmin"),
+                fileBundle("jvirtio-transport-core"),
                 fileBundle("jvirtio-transport-pci"),
                 fileBundle("jvirtio-transport-mmio"),
                 fileBundle("jvirtio-device-console"),

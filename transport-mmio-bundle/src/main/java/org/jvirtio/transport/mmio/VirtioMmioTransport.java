@@ -18,11 +18,11 @@ import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
-import org.jvirtio.transport.mmio.internal.DeviceLifecycle;
+import org.jvirtio.transport.core.FeatureWindows;
+import org.jvirtio.transport.core.QueueSetup;
+import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.transport.mmio.internal.DeviceQueues;
-import org.jvirtio.transport.mmio.internal.FeatureNegotiation;
 import org.jvirtio.transport.mmio.internal.InterruptState;
-import org.jvirtio.transport.mmio.internal.QueueSetup;
 
 /**
  * The virtio-mmio version 2 register model of one {@link VirtioDevice} (virtio 1.2 section 4.2.2):
@@ -38,10 +38,10 @@ import org.jvirtio.transport.mmio.internal.QueueSetup;
  * DEVICE_NEEDS_RESET and raise a configuration-change interrupt; only a reset (status 0) clears it.
  *
  * <p><b>Threads.</b> {@link #read} and {@link #write} may come from several vCPU threads: one lock
- * serialises them. QueueNotify only wakes the queue's own thread (started at the first notify after
- * DRIVER_OK, ended by reset), which has the device serve the queue under the queue's serve lock (one
- * lock for all queues unless the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them
- * concurrently}). Those threads never take the register lock, so a reset may wait for them.
+ * serialises them. QueueNotify only wakes the queue's worker (started at DRIVER_OK, ended by reset: one
+ * per queue if the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them concurrently},
+ * else one for the device), which has the device serve the queue under the queue's serve lock. Those
+ * workers never take the register lock, so a reset may wait for them.
  *
  * <p><b>Guest memory.</b> Rings are resolved into views of {@code memory} when QueueReady is set; a VMM
  * whose memory map changes calls {@link #remapRings()} before it unmaps the old mappings.
@@ -60,8 +60,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
     private final Object lock = new Object();
     private final AtomicLongArray counts = new AtomicLongArray(MmioCounter.values().length);
     private final InterruptState interrupts;
-    private final FeatureNegotiation features;
-    private final DeviceLifecycle lifecycle;
+    private final FeatureWindows features;
+    private final StatusMachine lifecycle;
     private final DeviceQueues queues;
     private final AtomicInteger configGeneration = new AtomicInteger();
     private final byte[] configBytes = new byte[4];
@@ -83,8 +83,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
         this.memory = Objects.requireNonNull(memory, "memory");
         this.name = Objects.requireNonNull(name, "name");
         this.interrupts = new InterruptState(new GuardedLine(Objects.requireNonNull(line, "line"), name));
-        this.features = new FeatureNegotiation(device.offeredFeatures() & ~NOT_ON_MMIO);
-        this.lifecycle = new DeviceLifecycle(new Steps());
+        this.features = new FeatureWindows(device.offeredFeatures() & ~NOT_ON_MMIO);
+        this.lifecycle = new StatusMachine(features, new Steps());
         this.queues = new DeviceQueues(device, "virtio-mmio " + name, this::needsReset);
     }
 
@@ -245,14 +245,14 @@ public final class VirtioMmioTransport implements AutoCloseable {
             case VENDOR_ID:
                 return JVIRTIO_VENDOR;
             case DEVICE_FEATURES:
-                return features.deviceWord();
+                return features.deviceWindow();
             case QUEUE_NUM_MAX: {
                 QueueSetup q = selectedQueue();
                 return q == null ? 0 : q.maxSize();
             }
             case QUEUE_READY: {
                 QueueSetup q = selectedQueue();
-                return q != null && q.isReady() ? 1 : 0;
+                return q != null && q.enabled() ? 1 : 0;
             }
             case INTERRUPT_STATUS:
                 return interrupts.bits();
@@ -294,15 +294,15 @@ public final class VirtioMmioTransport implements AutoCloseable {
     private void writeRegister(int offset, int value) {
         switch (offset) {
             case DEVICE_FEATURES_SEL:
-                features.selectDeviceWord(value);
+                features.selectDevice(value);
                 return;
             case DRIVER_FEATURES:
-                if (!features.writeDriverWord(value)) {
+                if (!features.writeDriverWindow(value)) {
                     refuse(MmioCounter.FEATURES_AFTER_FEATURES_OK, "DriverFeatures written after FEATURES_OK");
                 }
                 return;
             case DRIVER_FEATURES_SEL:
-                features.selectDriverWord(value);
+                features.selectDriver(value);
                 return;
             case QUEUE_SEL:
                 queueSelect = value;
@@ -395,12 +395,12 @@ public final class VirtioMmioTransport implements AutoCloseable {
         }
         int index = queueSelect;
         if (value == 0) {
-            if (q.isReady()) {
+            if (q.enabled()) {
                 queues.disable(index);
             }
             return;
         }
-        if (q.isReady()) {
+        if (q.enabled()) {
             return; // already serving; nothing changes
         }
         if (!features.isLocked()) {
@@ -442,7 +442,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
                     + ", which the device does not have");
             return;
         }
-        if (notifier == null || !q.isReady()) {
+        if (notifier == null || !q.enabled()) {
             refuse(MmioCounter.NOTIFY_NOT_READY, "QueueNotify of queue " + index + (notifier == null
                     ? " before DRIVER_OK" : ", which is not ready"));
             return;
@@ -455,7 +455,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
 
     private void writeStatus(int value) {
         int before = lifecycle.status();
-        DeviceLifecycle.Outcome outcome = lifecycle.write(value);
+        StatusMachine.Outcome outcome = lifecycle.write(value);
         switch (outcome) {
             case BAD_TRANSITION:
                 refuse(MmioCounter.BAD_STATUS_TRANSITION, "status " + DeviceStatus.describe(before) + " -> "
@@ -473,17 +473,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
     }
 
     /** What the status machine does at each step; called under the register lock. */
-    private final class Steps implements DeviceLifecycle.Steps {
-        @Override
-        public String refuseFeatures() {
-            return features.refusal();
-        }
-
-        @Override
-        public void featuresAccepted() {
-            features.lock();
-        }
-
+    private final class Steps implements StatusMachine.Steps {
         @Override
         public String activate() {
             if (lifecycle.needsReset()) {
@@ -498,6 +488,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
                 LOG.log(Level.ERROR, name + ": device activation failed", e);
                 return String.valueOf(e.getMessage());
             }
+            queues.start();
             LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
             return null;
         }
@@ -516,7 +507,6 @@ public final class VirtioMmioTransport implements AutoCloseable {
                 }
             }
             queues.clear();
-            features.reset();
             interrupts.clear();
             queueSelect = 0;
             shmSelect = 0;
@@ -543,14 +533,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
             return 0;
         }
         byte[] b = configBytes;
-        Object configLock = queues.configLock();
-        if (configLock == null) {
-            device.readConfig(offset - CONFIG, b, 0, size);
-        } else {
-            synchronized (configLock) {
-                device.readConfig(offset - CONFIG, b, 0, size);
-            }
-        }
+        queues.readConfig(offset - CONFIG, b, size);
         long v = 0;
         for (int i = size - 1; i >= 0; i--) {
             v = (v << 8) | (b[i] & 0xFF);
@@ -566,14 +549,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             b[i] = (byte) (value >>> (8 * i));
         }
-        Object configLock = queues.configLock();
-        if (configLock == null) {
-            device.writeConfig(offset - CONFIG, b, 0, size);
-        } else {
-            synchronized (configLock) {
-                device.writeConfig(offset - CONFIG, b, 0, size);
-            }
-        }
+        queues.writeConfig(offset - CONFIG, b, size);
     }
 
     // ------------------------------------------------------------------ helpers

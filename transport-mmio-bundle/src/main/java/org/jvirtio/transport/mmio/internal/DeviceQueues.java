@@ -1,58 +1,42 @@
 package org.jvirtio.transport.mmio.internal;
 
-import java.lang.System.Logger;
-import java.lang.System.Logger.Level;
-
+import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
-import org.jvirtio.api.queue.QueueError;
+import org.jvirtio.transport.core.QueueService;
+import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.DeviceVring;
-import org.jvirtio.vring.PluggableQueue;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
 /**
- * A device's queues as a register-based transport (virtio-mmio, virtio-pci) keeps them: what the driver
- * set up ({@link QueueSetup}), the stable {@link PluggableQueue} the device serves, and a thread per queue
- * that has the device serve it when notified. Rings are built when a queue is enabled and plugged in
- * and out only while the device does not serve them. Transport-neutral: no register offsets.
+ * A device's queues as virtio-mmio keeps them: what the driver set up ({@link QueueSetup}, no size
+ * until QueueNum is written), and the shared {@link QueueService} that serves them. MMIO builds a
+ * queue's ring when QueueReady is set and plugs it in at once (also before DRIVER_OK), pulls it on
+ * QueueReady 0 or QueueReset, and rebuilds every ring when the VMM's memory map changes.
  *
- * <p>Threads: the methods are called under the transport's register lock; the queue threads never
- * take it, so {@link #stop()} may wait for them. A queue shares one serve lock with the others unless
- * the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them concurrently}.
+ * <p>Threads: the methods are called under the transport's register lock; the queue workers never take
+ * it, so {@link #stop()} may wait for them.
  */
 public final class DeviceQueues {
-    private static final Logger LOG = System.getLogger("org.jvirtio.transport.mmio");
 
-    /** How a queue thread reports a device that cannot go on (DEVICE_NEEDS_RESET); any thread. */
+    /** How a queue that cannot go on is reported (DEVICE_NEEDS_RESET); any thread. */
     @FunctionalInterface
     public interface Failure {
         void needsReset(String reason);
     }
 
-    private final VirtioDevice device;
-    private final String name;
-    private final Failure failure;
-    private final boolean concurrent;
-    private final Object deviceLock = new Object();
     private final QueueSetup[] setups;
-    private final PluggableQueue[] slots;
-    private final QueueThread[] threads;
+    private final QueueService service;
 
     /** @param name the device in logs and thread names, e.g. {@code virtio-mmio blk0} */
     public DeviceQueues(VirtioDevice device, String name, Failure failure) {
-        this.device = device;
-        this.name = name;
-        this.failure = failure;
-        this.concurrent = device.servesQueuesConcurrently();
-        int count = Math.max(0, device.queueCount());
+        this.service = new QueueService(name, device, (index, reason, byDriver) -> failure.needsReset(reason));
+        int count = service.count();
         this.setups = new QueueSetup[count];
-        this.slots = new PluggableQueue[count];
-        this.threads = new QueueThread[count];
         for (int i = 0; i < count; i++) {
-            setups[i] = new QueueSetup(Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
-            slots[i] = new PluggableQueue(concurrent ? new Object() : deviceLock);
+            setups[i] = QueueSetup.unsized(i, Math.min(Math.max(0, device.queueMaxSize(i)), Vrings.MAX_QUEUE_SIZE));
         }
     }
 
@@ -65,12 +49,14 @@ public final class DeviceQueues {
         return index >= 0 && index < setups.length ? setups[index] : null;
     }
 
-    /**
-     * The lock configuration-space accesses hold so that they do not overlap a device that serves its
-     * queues one at a time; null when the device allows them concurrently.
-     */
-    public Object configLock() {
-        return concurrent ? null : deviceLock;
+    /** Reads device configuration, not overlapping a device that serves its queues one at a time. */
+    public void readConfig(int offset, byte[] dst, int length) {
+        service.readConfig(offset, dst, length);
+    }
+
+    /** Writes device configuration, not overlapping a device that serves its queues one at a time. */
+    public void writeConfig(int offset, byte[] src, int length) {
+        service.writeConfig(offset, src, length);
     }
 
     /**
@@ -80,7 +66,7 @@ public final class DeviceQueues {
      */
     public String enable(int index, long features, GuestMemory memory) {
         QueueSetup q = setups[index];
-        String problem = q.sizeProblem();
+        String problem = q.sizeProblem(q.size(), VirtioFeature.has(features, VirtioFeature.RING_PACKED));
         if (problem != null) {
             return problem;
         }
@@ -90,23 +76,23 @@ public final class DeviceQueues {
         } catch (VringSetupException | RuntimeException e) {
             return e.getMessage();
         }
-        q.setReady(true);
-        change(index, ring);
+        q.setEnabled(true);
+        service.plug(index, ring);
         return null;
     }
 
     /** The driver stopped using queue {@code index} (QueueReady 0): the device no longer touches its ring. */
     public void disable(int index) {
-        setups[index].setReady(false);
-        change(index, null);
+        setups[index].setEnabled(false);
+        service.unplug(index);
     }
 
     /** VIRTIO_F_RING_RESET: queue {@code index} back to its state after a device reset. */
     public void resetQueue(int index) {
-        boolean wasReady = setups[index].isReady();
+        boolean wasEnabled = setups[index].enabled();
         setups[index].reset();
-        if (wasReady) {
-            change(index, null);
+        if (wasEnabled) {
+            service.unplug(index);
         }
     }
 
@@ -114,149 +100,55 @@ public final class DeviceQueues {
      * Rebuilds every enabled queue's ring over {@code memory} at its current positions, for a VMM whose
      * memory map changed (the same guest memory now mapped elsewhere in this process): afterwards no
      * ring view points into the old mappings, except on a queue whose device still holds chains taken
-     * from it, which keeps its ring until a later call finds it idle.
+     * from it, which keeps its ring until a later call finds it idle. A ring not in the new map is pulled
+     * and the device needs a reset.
      *
      * @return how many queues kept their old ring because chains were in flight
      */
     public int remap(long features, GuestMemory memory) {
         int kept = 0;
-        for (int i = 0; i < setups.length; i++) {
-            if (!setups[i].isReady()) {
-                continue;
-            }
-            PluggableQueue slot = slots[i];
-            String problem = null;
-            boolean wasPaused = slot.isPaused();
-            slot.pause();
-            synchronized (slot.serveLock()) {
-                DeviceVring old = slot.vring();
-                if (old != null && old.inFlight() > 0) {
-                    kept++;
-                } else if (old != null) {
-                    try {
-                        slot.plug(Vrings.device(setups[i].config(), features, memory, old.availPosition(),
-                                old.usedPosition()));
-                    } catch (VringSetupException | RuntimeException e) {
-                        slot.unplug(); // not in the new map: the old views must not be used either
-                        problem = "queue " + i + " is not in the new memory map: " + e.getMessage();
-                    }
-                }
-            }
-            resume(i, wasPaused);
-            if (problem != null) {
-                failure.needsReset(problem);
+        for (QueueSetup q : setups) {
+            if (q.enabled() && !service.rebuild(q.index(), old -> Vrings.device(q.config(), features, memory,
+                    old.availPosition(), old.usedPosition()))) {
+                kept++;
             }
         }
         return kept;
     }
 
-    /** What the device gets at DRIVER_OK: the slot of every ready queue, null for the others. */
+    /** What the device gets at DRIVER_OK: the queue of every enabled one, null for the others. */
     public DeviceQueue[] forActivation() {
         DeviceQueue[] queues = new DeviceQueue[setups.length];
         for (int i = 0; i < setups.length; i++) {
-            queues[i] = setups[i].isReady() ? slots[i] : null;
+            queues[i] = setups[i].enabled() ? service.queue(i) : null;
         }
         return queues;
     }
 
-    /** The driver notified queue {@code index}: wake its thread (started on the first notify). */
+    /** The device is active: from now on notifications are served. */
+    public void start() {
+        service.start();
+    }
+
+    /** The driver notified queue {@code index} (which exists): wakes its worker. */
     public void kick(int index) {
-        QueueThread thread = threads[index];
-        if (thread == null) {
-            thread = new QueueThread(name + " queue " + index, () -> serve(index));
-            threads[index] = thread;
-        }
-        thread.kick();
+        service.kick(index);
     }
 
     /** From now on no queue offers a chain (DEVICE_NEEDS_RESET); any thread. */
     public void pauseAll() {
-        for (PluggableQueue slot : slots) {
-            slot.pause();
-        }
+        service.pauseAll();
     }
 
-    /** Pauses every queue, ends the queue threads and waits until the device serves none. */
+    /** Ends the workers, waits until the device serves no queue, and pulls every ring. */
     public void stop() {
-        pauseAll();
-        for (int i = 0; i < threads.length; i++) {
-            QueueThread thread = threads[i];
-            if (thread != null) {
-                threads[i] = null;
-                thread.stop();
-            }
-        }
-        // one after another, never nested: a thread serving one queue may wait for another device's lock
-        for (PluggableQueue slot : slots) {
-            synchronized (slot.serveLock()) {
-                // nothing: a serve in progress has returned once the lock is ours
-            }
-        }
+        service.stop();
     }
 
-    /** After the device was reset ({@link #stop()} first): every queue forgotten, rings out, slots open. */
+    /** After the device was reset ({@link #stop()} first): every queue's set-up forgotten. */
     public void clear() {
-        for (int i = 0; i < setups.length; i++) {
-            setups[i].reset();
-            slots[i].unplug();
-            slots[i].resume();
-        }
-    }
-
-    /**
-     * Puts {@code ring} (or none) behind queue {@code index}'s slot while the device does not serve it:
-     * the slot is paused so the device's loop returns, then the serve lock waits for it to leave.
-     */
-    private void change(int index, DeviceVring ring) {
-        PluggableQueue slot = slots[index];
-        boolean wasPaused = slot.isPaused();
-        slot.pause();
-        synchronized (slot.serveLock()) {
-            if (ring == null) {
-                slot.unplug();
-            } else {
-                slot.plug(ring);
-            }
-        }
-        resume(index, wasPaused);
-    }
-
-    /**
-     * Ends a pause: the device's loop may have gone to sleep during it while the ring held buffers the
-     * driver will not notify again (it was asked to notify only for new ones), so its thread looks now.
-     */
-    private void resume(int index, boolean wasPaused) {
-        if (wasPaused) {
-            return;
-        }
-        slots[index].resume();
-        QueueThread thread = threads[index];
-        if (thread != null) {
-            thread.kick();
-        }
-    }
-
-    /** On queue {@code index}'s thread: has the device serve it; a broken ring means DEVICE_NEEDS_RESET. */
-    private void serve(int index) {
-        PluggableQueue slot = slots[index];
-        String broken = null;
-        synchronized (slot.serveLock()) {
-            if (slot.vring() == null || slot.isPaused()) {
-                return;
-            }
-            try {
-                device.queueNotified(index);
-            } catch (RuntimeException e) {
-                LOG.log(Level.ERROR, name + ": device failed serving queue " + index, e);
-                broken = "device failed serving queue " + index + ": " + e;
-            }
-            QueueError error = slot.error();
-            if (broken == null && error != QueueError.NONE) {
-                broken = "queue " + index + ": " + error.description();
-            }
-        }
-        if (broken != null) {
-            failure.needsReset(broken);
+        for (QueueSetup q : setups) {
+            q.reset();
         }
     }
 }

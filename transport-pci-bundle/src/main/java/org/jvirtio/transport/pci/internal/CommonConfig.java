@@ -1,6 +1,8 @@
 package org.jvirtio.transport.pci.internal;
 
 import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.transport.core.FeatureWindows;
+import org.jvirtio.transport.core.QueueSetup;
 
 /**
  * The common configuration structure (virtio 1.2 section 4.1.4.3) at the start of BAR 0: decodes
@@ -133,11 +135,11 @@ public final class CommonConfig {
     private static long address(QueueSetup q, int field) {
         switch (field) {
             case QUEUE_DESC:
-                return q.config().descriptorTable();
+                return q.descriptorTable();
             case QUEUE_DRIVER:
-                return q.config().driverArea();
+                return q.driverArea();
             default:
-                return q.config().deviceArea();
+                return q.deviceArea();
         }
     }
 
@@ -160,10 +162,8 @@ public final class CommonConfig {
                 f.selectDriver(v);
                 return;
             case DRIVER_FEATURE:
-                if (device.featuresOk()) {
+                if (!f.writeDriverWindow(v)) {
                     faults.record(Fault.FEATURES_LOCKED, "driver_feature 0x" + Integer.toHexString(v) + " after FEATURES_OK");
-                } else {
-                    f.writeDriverWindow(v);
                 }
                 return;
             case CONFIG_MSIX_VECTOR:
@@ -226,37 +226,36 @@ public final class CommonConfig {
             if (problem != null) {
                 faults.record(Fault.QUEUE_SIZE_INVALID, problem);
             } else {
-                q.config().setSize(v & 0xFFFF);
+                q.setSize(v & 0xFFFF);
             }
             return;
         }
         int field = offset & ~7;
         boolean high = (offset & 4) != 0;
-        var c = q.config();
         if (size == 8) {
             if (field == QUEUE_DESC) {
-                c.setDescriptorTable(value);
+                q.setDescriptorTable(value);
             } else if (field == QUEUE_DRIVER) {
-                c.setDriverArea(value);
+                q.setDriverArea(value);
             } else {
-                c.setDeviceArea(value);
+                q.setDeviceArea(value);
             }
         } else if (field == QUEUE_DESC) {
             if (high) {
-                c.setDescriptorTableHigh(v);
+                q.setDescriptorHigh(v);
             } else {
-                c.setDescriptorTableLow(v);
+                q.setDescriptorLow(v);
             }
         } else if (field == QUEUE_DRIVER) {
             if (high) {
-                c.setDriverAreaHigh(v);
+                q.setDriverHigh(v);
             } else {
-                c.setDriverAreaLow(v);
+                q.setDriverLow(v);
             }
         } else if (high) {
-            c.setDeviceAreaHigh(v);
+            q.setDeviceHigh(v);
         } else {
-            c.setDeviceAreaLow(v);
+            q.setDeviceLow(v);
         }
     }
 

@@ -2,7 +2,7 @@ package org.jvirtio.transport.pci.internal;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.jvirtio.api.DeviceStatus;
@@ -12,16 +12,20 @@ import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
+import org.jvirtio.transport.core.FeatureWindows;
+import org.jvirtio.transport.core.QueueService;
+import org.jvirtio.transport.core.QueueSetup;
+import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
 /**
- * One device behind a register-based transport (virtio-pci, virtio-mmio): device status with its
- * state machine, feature negotiation ({@link FeatureWindows}), queue set-up ({@link QueueSetup}),
- * activation at DRIVER_OK, DEVICE_NEEDS_RESET and reset; serving the queues is {@link QueueService}'s
- * business. Transport-neutral: the transport
- * decodes registers into these calls and delivers {@link InterruptSink} interrupts its own way.
+ * One device behind the virtio-pci registers: the shared {@link StatusMachine} driven with this
+ * transport's steps (activation at DRIVER_OK building rings from the queues' {@link QueueSetup}, reset),
+ * feature negotiation ({@link FeatureWindows}), DEVICE_NEEDS_RESET, and each refusal counted as a
+ * {@link Fault}; serving the queues is {@link QueueService}'s business. {@link CommonConfig} decodes
+ * registers into these calls; interrupts leave through the {@link InterruptSink}.
  *
  * <p>Threads: every method except {@link #notifier()}'s and the kick workers' is called by the one
  * register thread (the VMM's proxy). Workers serve queues under each queue's serve lock; the register
@@ -38,13 +42,13 @@ public final class DeviceLifecycle {
     private final FeatureWindows features;
     private final QueueSetup[] setups;
     private final QueueService queues;
+    /** Queues handed to the device at activation: only these can be enabled again after a queue reset. */
+    private final boolean[] handedOut;
     private final Notifier notifier = new Notifier();
     private final Activation activation = new Activation();
-    private final AtomicBoolean needsReset = new AtomicBoolean();
+    private final StatusMachine status;
     private final AtomicInteger generation = new AtomicInteger();
 
-    /** Volatile only for management reads ({@code deviceStatus()} from the shell or JMX); written by the register thread. */
-    private volatile int driverStatus;
     /**
      * Volatile: set by the register thread, read by kick workers and by the device's own threads in
      * {@link Notifier}; a worker that sees it false after a reset drops the kick instead of serving a
@@ -63,12 +67,19 @@ public final class DeviceLifecycle {
         this.faults = faults;
         this.sink = sink;
         this.features = new FeatureWindows(offered);
+        this.status = new StatusMachine(features, new Steps());
         int n = device.queueCount();
         this.setups = new QueueSetup[n];
         for (int q = 0; q < n; q++) {
-            setups[q] = new QueueSetup(q, Math.min(device.queueMaxSize(q), Vrings.MAX_QUEUE_SIZE));
+            setups[q] = QueueSetup.sizedAtMaximum(q, Math.min(device.queueMaxSize(q), Vrings.MAX_QUEUE_SIZE));
         }
-        this.queues = new QueueService(name, device, faults, this::needsReset);
+        this.handedOut = new boolean[n];
+        this.queues = new QueueService(name, device, (index, reason, byDriver) -> {
+            if (byDriver) {
+                faults.record(Fault.QUEUE_BROKEN, reason);
+            }
+            needsReset(reason);
+        });
     }
 
     public String name() {
@@ -98,11 +109,11 @@ public final class DeviceLifecycle {
 
     /** The status the driver reads: what it wrote (as accepted) plus DEVICE_NEEDS_RESET. */
     public int status() {
-        return driverStatus | (needsReset.get() ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+        return status.status();
     }
 
     public boolean featuresOk() {
-        return (driverStatus & DeviceStatus.FEATURES_OK) != 0;
+        return status.has(DeviceStatus.FEATURES_OK);
     }
 
     public boolean isActive() {
@@ -110,7 +121,7 @@ public final class DeviceLifecycle {
     }
 
     public boolean needsReset() {
-        return needsReset.get();
+        return status.needsReset();
     }
 
     /** Whether the negotiated ring format is packed (meaningful once FEATURES_OK is set). */
@@ -131,36 +142,42 @@ public final class DeviceLifecycle {
 
     /** The driver wrote {@code value} to device_status. */
     public void writeStatus(int value) {
-        int v = value & 0xFF;
-        if (v == 0) {
-            reset();
-            return;
-        }
-        if (!DeviceStatus.isValidTransition(driverStatus, v)) {
-            faults.record(Fault.INVALID_STATUS, DeviceStatus.describe(driverStatus) + " -> " + DeviceStatus.describe(v));
-            return;
-        }
-        v &= ~DeviceStatus.DEVICE_NEEDS_RESET;
-        int added = v & ~driverStatus;
-        if ((added & DeviceStatus.FEATURES_OK) != 0) {
-            String problem = features.problem();
-            if (problem != null) {
+        int before = status.status();
+        switch (status.write(value)) {
+            case BAD_TRANSITION:
+                faults.record(Fault.INVALID_STATUS, DeviceStatus.describe(before) + " -> "
+                        + DeviceStatus.describe(value & 0xFF));
+                break;
+            case FEATURES_REFUSED:
                 // the driver re-reads the status and finds FEATURES_OK clear: it gives up on the device
-                faults.record(Fault.FEATURES_REJECTED, problem);
-                v &= ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
-                added &= ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
-            }
-        }
-        driverStatus = v;
-        if ((added & DeviceStatus.DRIVER_OK) != 0) {
-            start();
+                faults.record(Fault.FEATURES_REJECTED, status.lastRefusal());
+                break;
+            default:
+                break; // an activation that failed was counted, and the device set to need a reset, by start()
         }
     }
 
-    /** DRIVER_OK: build the enabled queues' rings from the memory map in force, activate, start workers. */
-    private void start() {
-        if (needsReset.get()) {
-            return;
+    /** What the status machine does at each step, on the register thread. */
+    private final class Steps implements StatusMachine.Steps {
+        @Override
+        public String activate() {
+            return start();
+        }
+
+        @Override
+        public void reset() {
+            stopAndForget();
+        }
+    }
+
+    /**
+     * DRIVER_OK: build the enabled queues' rings from the memory map in force, activate, start workers.
+     *
+     * @return why the device did not start, or null
+     */
+    private String start() {
+        if (status.needsReset()) {
+            return "the device needs a reset first";
         }
         long negotiated = features.accepted();
         DeviceVring[] rings = new DeviceVring[setups.length];
@@ -168,13 +185,14 @@ public final class DeviceLifecycle {
             if (s.enabled()) {
                 rings[s.index()] = buildRing(s, negotiated);
                 if (rings[s.index()] == null) {
-                    return;
+                    return "queue " + s.index() + " cannot be set up";
                 }
             }
         }
         for (int q = 0; q < setups.length; q++) {
             if (rings[q] != null) {
-                queues.handOut(q, rings[q]);
+                queues.plug(q, rings[q]);
+                handedOut[q] = true;
             }
         }
         activationTried = true;
@@ -184,16 +202,22 @@ public final class DeviceLifecycle {
             faults.record(Fault.ACTIVATION_FAILED, e.toString());
             LOG.log(Level.DEBUG, name + ": activation", e);
             needsReset("activation failed: " + e.getMessage());
-            return;
+            return "activation failed: " + e.getMessage();
         }
         active = true;
         LOG.log(Level.INFO, "{0}: device started, features 0x{1}", name, Long.toHexString(negotiated));
         queues.start();
+        for (int q = 0; q < setups.length; q++) {
+            if (handedOut[q]) {
+                queues.kick(q); // serve what the driver made available before DRIVER_OK
+            }
+        }
+        return null;
     }
 
     private DeviceVring buildRing(QueueSetup s, long negotiated) {
         try {
-            return Vrings.device(s.config().copy(), negotiated, memory);
+            return Vrings.device(s.config(), negotiated, memory);
         } catch (VringSetupException e) {
             faults.record(Fault.QUEUE_SETUP_FAILED, "queue " + s.index() + ": " + e.getMessage());
             needsReset("queue " + s.index() + " cannot be set up: " + e.getMessage());
@@ -213,7 +237,7 @@ public final class DeviceLifecycle {
             faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled before FEATURES_OK");
             return;
         }
-        if (needsReset.get()) {
+        if (status.needsReset()) {
             return;
         }
         // Checked now, so that a bad address fails at the write that set it up; built again at DRIVER_OK
@@ -223,14 +247,13 @@ public final class DeviceLifecycle {
             return;
         }
         if (active) {
-            if (!queues.handedOut(index)) {
+            if (!handedOut[index]) {
                 // the device took its queues at DRIVER_OK; only a queue reset lets the driver set one up again
                 faults.record(Fault.QUEUE_ENABLE_INVALID, "queue " + index + " enabled after DRIVER_OK");
                 return;
             }
             s.setEnabled(true);
-            queues.plug(index, ring);
-            queues.kick(index);
+            queues.plug(index, ring); // and its worker looks at it
         } else {
             s.setEnabled(true);
         }
@@ -244,18 +267,20 @@ public final class DeviceLifecycle {
 
     /** The driver notified queue {@code index}: handed to the queue's worker, never served here. */
     public void kick(int index) {
-        queues.kick(index);
+        if (!queues.kick(index)) {
+            faults.record(Fault.NOTIFY_UNKNOWN_QUEUE, "queue " + index + " of " + setups.length);
+        }
     }
 
     // ------------------------------------------------------------------ configuration space
 
-    /** Reads device configuration; allocates a lambda, fine for a register access (not the data path). */
+    /** Reads device configuration, not overlapping a device that serves its queues one at a time. */
     public void readConfig(int offset, byte[] dst, int length) {
-        queues.configAccess(() -> device.readConfig(offset, dst, 0, length));
+        queues.readConfig(offset, dst, length);
     }
 
     public void writeConfig(int offset, byte[] src, int length) {
-        queues.configAccess(() -> device.writeConfig(offset, src, 0, length));
+        queues.writeConfig(offset, src, length);
     }
 
     // ------------------------------------------------------------------ reset
@@ -266,7 +291,7 @@ public final class DeviceLifecycle {
      * serving.
      */
     public void needsReset(String reason) {
-        if (!needsReset.compareAndSet(false, true)) {
+        if (!status.setNeedsReset()) {
             return;
         }
         LOG.log(Level.WARNING, "{0}: device needs reset: {1}", name, reason);
@@ -277,7 +302,13 @@ public final class DeviceLifecycle {
 
     /** Device reset (status 0, or the VMM reset the function): returns when the queues are stopped. */
     public void reset() {
+        status.write(0);
+    }
+
+    /** The reset step: stops the queues, resets the device and forgets the driver's set-up. */
+    private void stopAndForget() {
         queues.stop(); // waits for a queueNotified in progress to return
+        Arrays.fill(handedOut, false);
         boolean wasActive = active;
         active = false;
         if (wasActive || activationTried) {
@@ -288,12 +319,9 @@ public final class DeviceLifecycle {
             }
         }
         activationTried = false;
-        driverStatus = 0;
-        features.reset();
         for (QueueSetup s : setups) {
             s.reset();
         }
-        needsReset.set(false);
         if (wasActive) {
             LOG.log(Level.INFO, "{0}: device reset", name);
         }
@@ -309,7 +337,7 @@ public final class DeviceLifecycle {
 
         @Override
         public DeviceQueue queue(int index) {
-            return queues.queue(index);
+            return index >= 0 && index < handedOut.length && handedOut[index] ? queues.queue(index) : null;
         }
 
         @Override

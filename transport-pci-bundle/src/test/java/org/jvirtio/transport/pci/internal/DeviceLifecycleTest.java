@@ -13,6 +13,7 @@ import org.jvirtio.api.device.DeviceActivation;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.api.queue.ScatterGatherList;
+import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.Vrings;
 import org.jvirtio.vring.testkit.RingPlacement;
@@ -118,8 +119,10 @@ class DeviceLifecycleTest {
         assertThat(life.featuresOk()).isTrue();
         QueueConfig placed = RingPlacement.place(memory, 8);
         QueueSetup q = life.queue(0);
-        q.config().setSize(8).setDescriptorTable(placed.descriptorTable()).setDriverArea(placed.driverArea())
-                .setDeviceArea(placed.deviceArea());
+        q.setSize(8);
+        q.setDescriptorTable(placed.descriptorTable());
+        q.setDriverArea(placed.driverArea());
+        q.setDeviceArea(placed.deviceArea());
         life.enableQueue(0);
         assertThat(q.enabled()).isTrue();
         DriverQueue driver = Vrings.driver(placed, life.features().accepted(), memory.map());

@@ -1,28 +1,29 @@
-package org.jvirtio.transport.mmio.internal;
+package org.jvirtio.transport.core;
 
 import org.jvirtio.api.DeviceStatus;
 
 /**
- * The device status register as every transport keeps it: transitions checked against
- * {@link DeviceStatus#isValidTransition}, the FEATURES_OK check (a refused set reads back without the
- * bit, spec 3.1.1), activation at DRIVER_OK, reset on 0, and DEVICE_NEEDS_RESET which the device side
- * sets from any thread. Transport-neutral: what activation and reset do is the transport's
- * ({@link Steps}). Not thread-safe except {@link #needsReset} and {@link #status()}.
+ * The device status register as every register-based transport keeps it: transitions checked against
+ * {@link DeviceStatus#isValidTransition}, the FEATURES_OK check against the {@link FeatureWindows} (a
+ * refused set reads back without the bit, spec 3.1.1; an accepted one is locked), activation at
+ * DRIVER_OK, reset on 0 (features forgotten too), and DEVICE_NEEDS_RESET, which the device side sets
+ * from any thread. What activation and reset do is the transport's ({@link Steps}); what a refused
+ * write costs (a counter, a log line) is the transport's too, told by the {@link Outcome}.
+ *
+ * <p>Threads: {@link #write} on the register thread only; {@link #setNeedsReset()}, {@link #status()}
+ * and {@link #needsReset()} from any thread.
  */
-public final class DeviceLifecycle {
+public final class StatusMachine {
 
-    /** What the transport does at each step. */
+    /** What the transport does at each step; called from {@link #write} on the register thread. */
     public interface Steps {
-        /** Why the features cannot be accepted, or null to accept them. */
-        String refuseFeatures();
-
-        /** The features are accepted (FEATURES_OK is being set). */
-        void featuresAccepted();
-
-        /** Starts the device; why it failed, or null. */
+        /** DRIVER_OK: starts the device; why it failed, or null. */
         String activate();
 
-        /** Stops everything and forgets the driver's state (status 0). */
+        /**
+         * Status 0: stops everything and forgets the driver's state (the feature windows are reset
+         * after it, and DEVICE_NEEDS_RESET cleared).
+         */
         void reset();
     }
 
@@ -36,26 +37,30 @@ public final class DeviceLifecycle {
         BAD_TRANSITION,
         /** FEATURES_OK was asked and refused: the status reads back without it. */
         FEATURES_REFUSED,
-        /** DRIVER_OK was set and the device could not start: DEVICE_NEEDS_RESET is set. */
+        /** DRIVER_OK was set and the device could not start. */
         ACTIVATION_FAILED
     }
 
+    private final FeatureWindows features;
     private final Steps steps;
     /** Written by the register thread only; volatile so that management reads see it whole. */
     private volatile int status;
-    /** Set from any thread (a worker that found a broken ring), cleared by reset. */
+    /** Set from any thread (a worker that found a broken ring, the device), cleared by reset. */
     private volatile boolean needsReset;
     private String lastRefusal;
 
-    public DeviceLifecycle(Steps steps) {
+    /** @param features the feature windows this status accepts (at FEATURES_OK) and resets (at 0) */
+    public StatusMachine(FeatureWindows features, Steps steps) {
+        this.features = features;
         this.steps = steps;
     }
 
-    /** The status as the driver reads it: its own bits plus DEVICE_NEEDS_RESET. */
+    /** The status as the driver reads it: its own bits (as accepted) plus DEVICE_NEEDS_RESET. */
     public int status() {
         return status | (needsReset ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
     }
 
+    /** Whether the driver's status has {@code bit} (DEVICE_NEEDS_RESET is not the driver's). */
     public boolean has(int bit) {
         return (status & bit) != 0;
     }
@@ -65,9 +70,9 @@ public final class DeviceLifecycle {
     }
 
     /**
-     * Sets DEVICE_NEEDS_RESET.
+     * Sets DEVICE_NEEDS_RESET, from any thread.
      *
-     * @return true the first time since the last reset (the caller raises the config interrupt)
+     * @return true the first time since the last reset (the caller tells the driver, once)
      */
     public boolean setNeedsReset() {
         synchronized (this) {
@@ -79,16 +84,19 @@ public final class DeviceLifecycle {
         }
     }
 
-    /** Why FEATURES_OK or DRIVER_OK was last refused (for logs). */
+    /** Why FEATURES_OK or DRIVER_OK was last refused (for logs and counters). */
     public String lastRefusal() {
         return lastRefusal;
     }
 
-    /** The driver wrote {@code value} to the status register. */
+    /** The driver wrote {@code value} to the status register (only the low 8 bits count). */
     public Outcome write(int value) {
         int next = value & 0xff & ~DeviceStatus.DEVICE_NEEDS_RESET;
+        // a write of DEVICE_NEEDS_RESET alone (a bit only the device sets) is a reset too: the status
+        // must never read 0 while the device still runs
         if (next == 0) {
             steps.reset();
+            features.reset();
             status = 0;
             synchronized (this) {
                 needsReset = false;
@@ -101,14 +109,14 @@ public final class DeviceLifecycle {
         }
         int added = next & ~current;
         if ((added & DeviceStatus.FEATURES_OK) != 0) {
-            String refusal = steps.refuseFeatures();
+            String refusal = features.problem();
             if (refusal != null) {
                 lastRefusal = refusal;
                 // without FEATURES_OK (and without what needs it): the driver re-reads and gives up
                 status = next & ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
                 return Outcome.FEATURES_REFUSED;
             }
-            steps.featuresAccepted();
+            features.lock();
         }
         status = next;
         if ((added & DeviceStatus.DRIVER_OK) != 0) {

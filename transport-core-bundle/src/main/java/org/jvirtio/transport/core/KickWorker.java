@@ -1,4 +1,4 @@
-package org.jvirtio.transport.pci.internal;
+package org.jvirtio.transport.core;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -7,14 +7,14 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
- * A thread that serves kicks for some queues, so that a notify register write returns to the VMM at
- * once instead of running the device on the proxy thread. A kick sets the queue's pending flag and
- * unparks the thread; the thread clears each flag before it serves the queue, so a kick that arrives
- * while the queue is served is served again, never lost (unpark before park leaves a permit). No
- * allocation, no lock per kick. Transport-neutral.
+ * A thread that serves kicks for some queues, so that a notify register write returns to the VMM (or
+ * the vCPU) at once instead of running the device on the register thread. A kick sets the queue's
+ * pending flag and unparks the thread; the thread clears each flag before it serves the queue, so a
+ * kick that arrives while the queue is served is served again, never lost (unpark before park leaves a
+ * permit). No allocation, no lock per kick.
  */
 public final class KickWorker implements Runnable {
-    private static final Logger LOG = System.getLogger("org.jvirtio.transport.pci");
+    private static final Logger LOG = System.getLogger("org.jvirtio.transport.core");
 
     /** A device whose queue stays busy after it was paused is left behind rather than hang the VMM. */
     private static final long STOP_WAIT_MILLIS = 10_000;
@@ -26,9 +26,11 @@ public final class KickWorker implements Runnable {
     private volatile boolean stopped;
 
     /**
+     * A worker for some queues, not started yet.
+     *
      * @param queues the queue indexes this worker serves
      * @param slots  one more than the highest queue index
-     * @param serve  serves one queue (must not throw; anything it throws is logged)
+     * @param serve  serves one queue (should not throw; anything it throws is logged)
      */
     public KickWorker(String name, int[] queues, int slots, IntConsumer serve) {
         this.queues = queues.clone();
@@ -44,6 +46,7 @@ public final class KickWorker implements Runnable {
 
     /** Queue {@code index} (one of this worker's) was notified; returns at once. */
     public void kick(int index) {
+        // set before unpark: the thread's getAndSet after waking sees it (both are volatile accesses)
         pending.set(index, 1);
         LockSupport.unpark(thread);
     }
@@ -64,6 +67,7 @@ public final class KickWorker implements Runnable {
                 }
             }
             if (!served) {
+                // a kick between the getAndSet and here left a permit: park returns at once
                 LockSupport.park(this);
             }
         }
