@@ -180,6 +180,11 @@ public final class GuestMemoryMap implements GuestMemory {
 
     @Override
     public void read(long address, byte[] dst, int offset, int length) {
+        ByteBuffer view = firstRegionView(address, length);
+        if (view != null) {
+            view.get((int) ((address - firstStart) & VIEW_MASK), dst, offset, length);
+            return;
+        }
         read(address, ByteBuffer.wrap(dst, offset, length));
     }
 
@@ -235,7 +240,27 @@ public final class GuestMemoryMap implements GuestMemory {
 
     @Override
     public void write(long address, byte[] src, int offset, int length) {
+        ByteBuffer view = firstRegionView(address, length);
+        if (view != null) {
+            view.put((int) ((address - firstStart) & VIEW_MASK), src, offset, length);
+            return;
+        }
         write(address, ByteBuffer.wrap(src, offset, length));
+    }
+
+    /**
+     * The view of the first region that holds all of {@code [address, address + length)}, or null: the
+     * fast path of an array copy (a packet buffer, nearly always), which then costs one range check and
+     * an absolute bulk copy, no buffer wrapped and no position moved. address >= firstStart >= 0, so
+     * firstEnd - address cannot overflow.
+     */
+    private ByteBuffer firstRegionView(long address, int length) {
+        if (address < firstStart || length < 0 || length > firstEnd - address) {
+            return null;
+        }
+        long offset = address - firstStart;
+        ByteBuffer view = views[0][(int) (offset >>> VIEW_SHIFT)];
+        return length <= view.capacity() - (int) (offset & VIEW_MASK) ? view : null;
     }
 
     /** Reads {@code width} bytes as a little-endian value across a view or region boundary. */

@@ -54,6 +54,32 @@ class GuestMemoryMapTest {
         assertThat(map.getByte(B - 1)).isEqualTo((byte) 0xCD);
     }
 
+    /**
+     * Array copies inside the first region take the fast path (no buffer wrapped): the bytes land at the
+     * right place, only the given slice of the array moves, and a range that leaves the first region
+     * or guest memory still goes the checked way.
+     */
+    @Test
+    void arrayCopiesInsideTheFirstRegionMoveExactlyTheSlice() {
+        byte[] source = {1, 2, 3, 4, 5, 6, 7, 8};
+        map.write(A + 10, source, 2, 4);
+        assertThat(map.getInt(A + 10)).isEqualTo(0x0605_0403);
+        assertThat(map.getByte(A + 9)).isZero();
+        assertThat(map.getByte(A + 14)).isZero();
+        byte[] back = new byte[8];
+        map.read(A + 10, back, 3, 4);
+        assertThat(back).containsExactly(0, 0, 0, 3, 4, 5, 6, 0);
+
+        map.write(A + 4094, source, 0, 4); // into region B: the checked way
+        assertThat(map.getInt(A + 4094)).isEqualTo(0x0403_0201);
+        assertThatThrownBy(() -> map.write(A - 2, source, 0, 4)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.read(B + 4094, back, 0, 4)).isInstanceOf(GuestMemoryException.class);
+        assertThatThrownBy(() -> map.write(A, source, 6, 4)).as("past the array's end")
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> map.write(A, source, 0, -1)).isInstanceOf(RuntimeException.class);
+        assertThat(map.getInt(A)).as("nothing copied by a refused call").isZero();
+    }
+
     @Test
     void bulkCopiesCrossRegionsAndFailWholeWhenAnyByteIsUnmapped() {
         byte[] data = new byte[300];

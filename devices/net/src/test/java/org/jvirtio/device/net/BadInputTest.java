@@ -181,4 +181,42 @@ class BadInputTest {
                 .putShort(NetHeader.CSUM_OFFSET, (short) 25); // 34 + 25 + 2 = 61 > 60
         transmitDropped(chain, NetCounter.TX_BAD_CSUM_OFFSETS);
     }
+
+    /**
+     * A receive buffer that cannot be written once its chain was popped (the front end truncated the
+     * memory file): in a batch of single-buffer chains that frame alone is dropped (RX_GUEST_MEMORY) and
+     * its chain used empty, and the frames before and after it arrive whole, in order. Without CTRL_RX
+     * nothing is filtered, so the batch goes to the queue whole (the path that writes runs of frames).
+     */
+    @ParameterizedTest(name = "packed={0}")
+    @ValueSource(booleans = {false, true})
+    void rxBufferThatCannotBeWrittenInTheMiddleOfABatch(boolean packed) throws Exception {
+        WriteRefusingMemory[] refusing = new WriteRefusingMemory[1];
+        rig = new NetRig(new CapturingBackend(), NetRig.options().mtu(MTU).build(), packed, 1L << NetFeatures.CTRL_RX,
+                m -> refusing[0] != null ? refusing[0] : (refusing[0] = new WriteRefusingMemory(m)));
+        int[] tokens = {rig.postRx(0, 256), rig.postRx(0, 256), rig.postRx(0, 256)};
+        refusing[0].refuseWritesAt(rig.rxBuffers.get(tokens[1])[0]);
+        ByteBuffer[] batch = new ByteBuffer[3];
+        for (int i = 0; i < 3; i++) {
+            batch[i] = ByteBuffer.wrap(Frames.frame(Frames.mac(1), Frames.mac(2), 60 + i, i));
+        }
+
+        assertThat(rig.backend.sink.receive(batch, 3)).as("the failed frame is taken, not refused").isEqualTo(3);
+        rig.backend.sink.flush();
+
+        for (int i = 0; i < 3; i++) {
+            NetRig.Used used = rig.pollRx(0);
+            assertThat(used.token()).as("used in order").isEqualTo(tokens[i]);
+            if (i == 1) {
+                assertThat(used.bytes()).as("used with length 0").isEmpty();
+            } else {
+                assertThat(java.util.Arrays.copyOfRange(used.bytes(), NetHeader.SIZE, used.bytes().length))
+                        .isEqualTo(batch[i].array());
+            }
+            assertThat(batch[i].position()).isZero();
+        }
+        assertDropped(0, NetCounter.RX_GUEST_MEMORY);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_FRAMES)).isEqualTo(2);
+        assertThat(rig.device.metrics(0).get(NetCounter.RX_BYTES)).isEqualTo(60 + 62);
+    }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.DeviceActivation;
@@ -48,6 +49,12 @@ final class NetRig {
     }
 
     NetRig(NetBackend netBackend, NetDeviceOptions options, boolean packed, long withheld) throws Exception {
+        this(netBackend, options, packed, withheld, m -> m);
+    }
+
+    /** {@code deviceMemory} gives the memory the device sees, from the one the driver writes. */
+    NetRig(NetBackend netBackend, NetDeviceOptions options, boolean packed, long withheld,
+            UnaryOperator<GuestMemory> deviceMemory) throws Exception {
         backend = netBackend instanceof CapturingBackend c ? c : null;
         device = new NetDevice(netBackend, options);
         long f = device.offeredFeatures() & ~withheld;
@@ -60,9 +67,9 @@ final class NetRig {
             QueueConfig config = RingPlacement.place(memory, QUEUE_SIZE);
             long indirect = RingPlacement.indirectArea(memory, QUEUE_SIZE, MAX_INDIRECT);
             drivers[q] = Vrings.driver(config, f, memory.map(), indirect, MAX_INDIRECT);
-            devices[q] = Vrings.device(config, f, memory.map());
+            devices[q] = Vrings.device(config, f, deviceMemory.apply(memory.map()));
         }
-        device.activate(activation(f, devices, memory.map(), notifier));
+        device.activate(activation(f, devices, deviceMemory.apply(memory.map()), notifier));
     }
 
     NetRig(boolean packed) throws Exception {

@@ -36,6 +36,12 @@ import org.jvirtio.device.net.QueueMetrics;
  * parts, less room than the header) is used at once with length 0 and counted.
  */
 public final class RxQueue {
+    /**
+     * The header of a frame that has no offload and takes one buffer (num_buffers 1, little-endian; all
+     * else 0): made once, so a frame written into one chain costs no header fill.
+     */
+    private static final byte[] ONE_BUFFER_HEADER = oneBufferHeaderBytes();
+
     private final int index;
     private final DeviceQueue queue;
     private final DescriptorChain chain;
@@ -47,13 +53,14 @@ public final class RxQueue {
     private final byte[] header = new byte[NetHeader.SIZE];
     /** {@link #header} as the buffer guest memory copies from, so that no copy wraps it anew. */
     private final ByteBuffer headerBuffer = ByteBuffer.wrap(header);
-    /**
-     * The header of a frame that has no offload and takes one buffer (num_buffers 1, all else 0):
-     * filled once, so a frame written into one chain costs no header fill.
-     */
-    private final ByteBuffer oneBufferHeader = oneBufferHeader();
+    /** The chains of the batch's current run of single-buffer frames, between popping and writing. */
+    private final SingleBufferRun run = new SingleBufferRun();
     private final Object lock;
     private int heldCount;
+    /** What {@link #touch} loaded last; never read. */
+    private int touched;
+    /** Frames of this batch's runs that could not be written (counted as RX_GUEST_MEMORY, not as RX_FRAMES). */
+    private int runFailures;
     private boolean unpublished;
     private boolean stopped;
 
@@ -77,10 +84,10 @@ public final class RxQueue {
         }
     }
 
-    private static ByteBuffer oneBufferHeader() {
-        ByteBuffer b = ByteBuffer.allocate(NetHeader.SIZE);
-        b.put(NetHeader.NUM_BUFFERS, (byte) 1); // little-endian 1; every other field 0
-        return b;
+    private static byte[] oneBufferHeaderBytes() {
+        byte[] h = new byte[NetHeader.SIZE];
+        h[NetHeader.NUM_BUFFERS] = 1;
+        return h;
     }
 
     /** The driver added buffers; they are taken when frames arrive: count the kick, and ask for no more. */
@@ -135,7 +142,16 @@ public final class RxQueue {
     }
 
     /**
-     * Writes {@code frames[0..count)} in order under one hold of the lock, until one is dropped.
+     * Writes {@code frames[0..count)} in order under one hold of the lock, until one is dropped for
+     * lack of room or for its length.
+     *
+     * <p>Runs of frames that each fit one single-buffer chain go in three passes, as DPDK's vhost
+     * writes a burst: pop the run's chains, then write every frame, then use every chain. The driver's
+     * core wrote each descriptor and each buffer last, so each is a cache miss here. One frame at a time,
+     * every frame waits for its descriptor and then for its buffer's lines, in turn, and the
+     * bookkeeping stores between them queue up behind the first store that misses until the core
+     * stalls. In passes, the misses of one pass are outstanding together. Anything else (a chain with
+     * several descriptors, held chains, a frame too long) goes one frame at a time the general way.
      *
      * @return the index of the dropped frame, or {@code count}
      */
@@ -144,6 +160,12 @@ public final class RxQueue {
             int delivered = 0;
             long bytes = 0;
             while (delivered < count) {
+                int popped = popRun(frames, delivered, Math.min(count - delivered, SingleBufferRun.CAPACITY));
+                if (popped > 0) {
+                    bytes += writeRun(frames, delivered);
+                    delivered += popped;
+                    continue;
+                }
                 int length = deliverLocked(frames[delivered]);
                 if (length < 0) {
                     break;
@@ -153,10 +175,124 @@ public final class RxQueue {
             }
             // counted per batch: two counter updates per frame were a measurable share of a 64-byte frame
             if (delivered > 0) {
-                metrics.add(NetCounter.RX_FRAMES, delivered);
+                metrics.add(NetCounter.RX_FRAMES, delivered - runFailures);
                 metrics.add(NetCounter.RX_BYTES, bytes);
             }
+            runFailures = 0;
             return delivered;
+        }
+    }
+
+    /**
+     * Pops a single-buffer chain for each of up to {@code max} frames from {@code from} on, into
+     * {@link #run}, and stops at the first frame that needs the general way: none held from an earlier
+     * frame, the ring empty, a frame too long, or a chain that is not one writable descriptor with room
+     * (that chain is held, or discarded, for the general way to go on with).
+     *
+     * @return how many chains were popped into the run
+     */
+    private int popRun(ByteBuffer[] frames, int from, int max) {
+        if (stopped || heldCount != 0) {
+            return 0;
+        }
+        int n = 0;
+        while (n < max) {
+            int length = frames[from + n].remaining();
+            if (length > maxFrame || !queue.pop(chain)) {
+                break;
+            }
+            if (chain.count() != 1 || chain.readableCount() != 0
+                    || chain.writableBytes() < NetHeader.SIZE + (long) length) {
+                admit();
+                break;
+            }
+            run.add(chain);
+            n++;
+        }
+        return n;
+    }
+
+    /**
+     * Writes the run: touches every buffer ({@link #touch}), writes every header, then every frame, then
+     * uses every chain in order, each pass a loop of one kind of access so that their cache misses overlap.
+     * Each descriptor was checked against the chain's memory snapshot when it was popped, and each
+     * access below checks its range again: a frame whose buffer left guest memory meanwhile is counted
+     * (RX_GUEST_MEMORY, and {@link #runFailures}), taken as a filtered frame is (the batch goes on), and
+     * its chain used with length 0.
+     *
+     * @return the bytes of the frames written
+     */
+    private long writeRun(ByteBuffer[] frames, int from) {
+        SingleBufferRun r = run;
+        int n = r.size;
+        touched = touch(r, frames, from);
+        for (int i = 0; i < n; i++) {
+            r.written[i] = 0;
+            try {
+                r.memory[i].write(r.address[i], ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
+            } catch (GuestMemoryException e) {
+                r.written[i] = -1;
+            }
+        }
+        long bytes = 0;
+        for (int i = 0; i < n; i++) {
+            if (r.written[i] == 0) {
+                ByteBuffer frame = frames[from + i];
+                int length = frame.remaining();
+                if (writeFrame(r.memory[i], r.address[i] + NetHeader.SIZE, frame)) {
+                    r.written[i] = NetHeader.SIZE + length;
+                    bytes += length;
+                    continue;
+                }
+            }
+            metrics.increment(NetCounter.RX_GUEST_MEMORY);
+            runFailures++;
+            r.written[i] = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            queue.addUsed(r.head[i], r.ringSlots[i], r.written[i]);
+        }
+        r.clear();
+        unpublished = true;
+        return bytes;
+    }
+
+    /**
+     * Loads a byte of the first and of the last line each frame of the run will be written to. The
+     * driver read those lines last (num_buffers, and DPDK's statistics read the destination address),
+     * so each is a miss here, and stores wait for their line in order: left to the stores, the misses
+     * come one after another. Loads in a loop of nothing else are outstanding together, and the stores
+     * then find the lines at hand (measured: rx 64 B from 4.6 to 6.3 Mpps against testpmd, RESULTS.md).
+     *
+     * @return the sum of the bytes loaded, for a field: loads whose result nobody keeps may be dropped
+     */
+    private static int touch(SingleBufferRun r, ByteBuffer[] frames, int from) {
+        int sum = 0;
+        for (int i = 0; i < r.size; i++) {
+            try {
+                sum += r.memory[i].getByte(r.address[i]);
+                sum += r.memory[i].getByte(r.address[i] + NetHeader.SIZE + frames[from + i].remaining() - 1);
+            } catch (GuestMemoryException e) {
+                // the write fails too, and counts it
+            }
+        }
+        return sum;
+    }
+
+    /** Copies the frame (position and limit left as they were) to guest memory; false if it is not there. */
+    private static boolean writeFrame(GuestMemory memory, long address, ByteBuffer frame) {
+        int position = frame.position();
+        try {
+            if (frame.hasArray()) {
+                memory.write(address, frame.array(), frame.arrayOffset() + position, frame.remaining());
+            } else {
+                memory.write(address, frame);
+            }
+            return true;
+        } catch (GuestMemoryException e) {
+            return false;
+        } finally {
+            frame.position(position);
         }
     }
 
@@ -202,20 +338,20 @@ public final class RxQueue {
     private int writeSingle(ByteBuffer frame, int length) {
         long address = chain.address(0);
         GuestMemory memory = chain.memory();
-        int position = frame.position();
+        boolean written;
         try {
-            memory.write(address, oneBufferHeader.clear());
-            memory.write(address + NetHeader.SIZE, frame);
+            memory.write(address, ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
+            written = writeFrame(memory, address + NetHeader.SIZE, frame);
         } catch (GuestMemoryException e) {
+            written = false;
+        }
+        unpublished = true;
+        if (!written) {
             metrics.increment(NetCounter.RX_GUEST_MEMORY);
             queue.addUsed(chain, 0);
-            unpublished = true;
             return -1;
-        } finally {
-            frame.position(position);
         }
         queue.addUsed(chain, NetHeader.SIZE + length);
-        unpublished = true;
         return length;
     }
 
