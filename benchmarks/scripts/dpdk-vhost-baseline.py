@@ -33,6 +33,8 @@ Directions: tx = front end txonly -> back end receives (jvirtio: sink); rx = bac
 The number of a run is the front end's own rate (Tx-pps for tx, Rx-pps for rx), so it is measured the same way
 whichever back end serves: the mean of the --seconds full 1-s samples that follow the first non-zero one
 (that one is partial). For the dpdk back end its own rate (Rx-pps / Tx-pps) is recorded as a cross-check.
+--rt: once traffic flows, each side's forwarding thread runs at SCHED_FIFO 1 (chrt), so that other work on the
+machine gets at most the kernel's 5% RT leftover of those cores; the same for both back ends.
 Interleaving: per repeat, per configuration, the back ends in the order given; --pause seconds between runs
 (the machine throttles when both cores spin for more than ~10 s). Before each run the script waits (at most
 --quiet-wait s in all) while `pgrep -f 'maven|surefire|failsafe|qemu-system'` finds something, and polls it
@@ -147,7 +149,7 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
     fe_cmd = testpmd_cmd(a, a.fe_cpu, f"fe{os.getpid()}", vdev, fe_mode, size)
     tag = f"{run_id}-{backend}-{direction}-{size}-{ring}-mrg{mrg}"
     res = dict(run=run_id, backend=backend, direction=direction, size=size, ring=ring, mrg_rxbuf=mrg,
-               mpps="", be_mpps="", samples="", be_samples="", quiet="", load=round(os.getloadavg()[0], 2), error="",
+               mpps="", be_mpps="", samples="", rt="", be_samples="", quiet="", load=round(os.getloadavg()[0], 2), error="",
                fe_cmd=" ".join(fe_cmd[2:]), be_cmd=" ".join(be_cmd[2:] if backend == "dpdk" else be_cmd))
     if a.dry_run:
         print("BE:", res["be_cmd"]); print("FE:", res["fe_cmd"])
@@ -177,6 +179,8 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 nz = [i for i, s in enumerate(fe.samples) if s[idx] > 0]
                 if nz:
                     start = nz[0]
+                    if a.rt:
+                        res["rt"] = "%s/%s" % (realtime(fe.p.pid), realtime(be.p.pid))
                 elif time.monotonic() - t0 > a.start_timeout:
                     res["error"] = "no traffic within %ds: fe: %s // be: %s" % (a.start_timeout, fe.tail(), be.tail())
                     return res
@@ -208,6 +212,24 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 os.unlink(p)
         for prefix in (f"be{os.getpid()}", f"fe{os.getpid()}"):
             shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+
+
+WORKERS = re.compile(r"rte-worker|lcore-worker|net-source")
+
+
+def realtime(pid):
+    """Raises the process's forwarding thread (testpmd's lcore 1, "rte-worker-1"; jvirtio's source) to SCHED_FIFO 1, so that
+    other work on the machine cannot take its core (the kernel still leaves others 5%: sched_rt_runtime_us).
+    Returns the thread's name, or "none" if it has none yet."""
+    for task in sorted(os.listdir(f"/proc/{pid}/task")):
+        try:
+            name = open(f"/proc/{pid}/task/{task}/comm").read().strip()
+        except OSError:
+            continue
+        if WORKERS.search(name):
+            subprocess.run(["chrt", "-f", "-p", "1", task], check=False)
+            return name
+    return "none"
 
 
 def hugepages(a):
@@ -305,6 +327,10 @@ def main():
     p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
                    help="another jvirtio build as back end NAME (must start with 'jvirtio'), e.g. an older commit's "
                         "benchmarks.jar for a before/after comparison; list NAME in --backend")
+    p.add_argument("--rt", action="store_true",
+                   help="once traffic flows, raise each side's forwarding thread to SCHED_FIFO 1 (testpmd's lcore 1, "
+                        "the vhost PMD's or jvirtio's source thread), so that builds or guests elsewhere on the "
+                        "machine cannot take their cores; runs.csv notes the threads raised")
     p.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for builds/QEMU to end, in all")
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/dpdk-vhost-baseline")
@@ -331,7 +357,7 @@ def main():
     results, waited = [], 0.0
     csv_path = os.path.join(a.out, "runs.csv")
     fields = ["run", "backend", "direction", "size", "ring", "mrg_rxbuf", "mpps", "be_mpps", "samples",
-              "be_samples", "quiet", "load", "error", "fe_cmd", "be_cmd"]
+              "be_samples", "quiet", "load", "error", "fe_cmd", "be_cmd", "rt"]
     try:
         with open(csv_path, "w", newline="") as f:
             w = csv.DictWriter(f, fields)
@@ -352,7 +378,8 @@ def main():
                               + (f"{res['mpps']} Mpps [{res['samples']}]" if res["mpps"] != "" else
                                  "FAILED " + res["error"] if res["error"] else "")
                               + (f" (be {res['be_mpps']})" if res["be_mpps"] != "" else "")
-                              + f" {res['quiet']} load {res['load']}", flush=True)
+                              + f" {res['quiet']} load {res['load']}"
+                              + (f" rt {res['rt']}" if res["rt"] else ""), flush=True)
     finally:
         undo()
     if a.dry_run:
