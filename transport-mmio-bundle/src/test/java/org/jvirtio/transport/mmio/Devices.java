@@ -33,31 +33,13 @@ final class Devices {
      * A device that forwards to another and offers extra feature bits the transport handles alone
      * (VIRTIO_F_RING_RESET), remembering the threads that served its queues.
      */
-    static final class Forwarding implements VirtioDevice {
-        final VirtioDevice inner;
+    static final class Forwarding extends Wrapper {
         private final long extraFeatures;
         final Set<Thread> servingThreads = ConcurrentHashMap.newKeySet();
-        /** What the transport handed over at the last DRIVER_OK. */
-        volatile DeviceActivation activation;
 
         Forwarding(VirtioDevice inner, long extraFeatures) {
-            this.inner = inner;
+            super(inner);
             this.extraFeatures = extraFeatures;
-        }
-
-        @Override
-        public int deviceId() {
-            return inner.deviceId();
-        }
-
-        @Override
-        public int queueCount() {
-            return inner.queueCount();
-        }
-
-        @Override
-        public int queueMaxSize(int index) {
-            return inner.queueMaxSize(index);
         }
 
         @Override
@@ -66,23 +48,8 @@ final class Devices {
         }
 
         @Override
-        public int configSize() {
-            return inner.configSize();
-        }
-
-        @Override
-        public void readConfig(int offset, byte[] dst, int dstOffset, int length) {
-            inner.readConfig(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void writeConfig(int offset, byte[] src, int srcOffset, int length) {
-            inner.writeConfig(offset, src, srcOffset, length);
-        }
-
-        @Override
         public void activate(DeviceActivation activation) {
-            this.activation = activation;
+            super.activate(activation);
             inner.activate(activation);
         }
 
@@ -97,6 +64,7 @@ final class Devices {
             return inner.servesQueuesConcurrently();
         }
 
+        /** The inner device resets; the last activation stays, for tests that look at it afterwards. */
         @Override
         public void reset() {
             inner.reset();
@@ -111,6 +79,7 @@ final class Devices {
     /** A device that answers as {@code inner} for identity and configuration and keeps its activation. */
     abstract static class Wrapper implements VirtioDevice {
         final VirtioDevice inner;
+        /** What the transport handed over at the last DRIVER_OK. */
         volatile DeviceActivation activation;
 
         Wrapper(VirtioDevice inner) {

@@ -201,21 +201,16 @@ public final class GuestMemoryMap implements GuestMemory {
     private void copy(long address, ByteBuffer buffer, boolean toGuest) {
         int length = buffer.remaining();
         int position = buffer.position();
-        // Fast path: inside the first region and one of its views (a packet buffer, nearly always):
-        // one range check, no search. address >= firstStart >= 0, so firstEnd - address cannot overflow.
-        if (address >= firstStart && length <= firstEnd - address) {
-            long offset = address - firstStart;
-            ByteBuffer view = views[0][(int) (offset >>> VIEW_SHIFT)];
-            int inView = (int) (offset & VIEW_MASK);
-            if (length <= view.capacity() - inView) {
-                if (toGuest) {
-                    view.put(inView, buffer, position, length);
-                } else {
-                    buffer.put(position, view, inView, length);
-                }
-                buffer.position(position + length);
-                return;
+        ByteBuffer first = firstRegionView(address, length);
+        if (first != null) {
+            int inView = (int) ((address - firstStart) & VIEW_MASK);
+            if (toGuest) {
+                first.put(inView, buffer, position, length);
+            } else {
+                buffer.put(position, first, inView, length);
             }
+            buffer.position(position + length);
+            return;
         }
         require(address, length);
         long a = address;
@@ -250,8 +245,8 @@ public final class GuestMemoryMap implements GuestMemory {
 
     /**
      * The view of the first region that holds all of {@code [address, address + length)}, or null: the
-     * fast path of an array copy (a packet buffer, nearly always), which then costs one range check and
-     * an absolute bulk copy, no buffer wrapped and no position moved. address >= firstStart >= 0, so
+     * fast path of every bulk copy (a packet buffer, nearly always), which then costs one range check and
+     * no region search; an array copy then wraps no buffer. address >= firstStart >= 0, so
      * firstEnd - address cannot overflow.
      */
     private ByteBuffer firstRegionView(long address, int length) {

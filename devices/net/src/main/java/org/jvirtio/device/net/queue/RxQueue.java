@@ -226,28 +226,21 @@ public final class RxQueue {
         SingleBufferRun r = run;
         int n = r.size;
         touched = touch(r, frames, from);
-        for (int i = 0; i < n; i++) {
-            r.written[i] = 0;
-            try {
-                r.memory[i].write(r.address[i], ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
-            } catch (GuestMemoryException e) {
-                r.written[i] = -1;
-            }
+        for (int i = 0; i < n; i++) { // written[i]: what chain i holds so far, 0 if it failed
+            r.written[i] = writeHeader(r.memory[i], r.address[i]) ? NetHeader.SIZE : 0;
         }
         long bytes = 0;
         for (int i = 0; i < n; i++) {
-            if (r.written[i] == 0) {
-                ByteBuffer frame = frames[from + i];
-                int length = frame.remaining();
-                if (writeFrame(r.memory[i], r.address[i] + NetHeader.SIZE, frame)) {
-                    r.written[i] = NetHeader.SIZE + length;
-                    bytes += length;
-                    continue;
-                }
+            ByteBuffer frame = frames[from + i];
+            int length = frame.remaining();
+            if (r.written[i] != 0 && writeFrame(r.memory[i], r.address[i] + NetHeader.SIZE, frame)) {
+                r.written[i] += length;
+                bytes += length;
+            } else {
+                metrics.increment(NetCounter.RX_GUEST_MEMORY);
+                runFailures++;
+                r.written[i] = 0;
             }
-            metrics.increment(NetCounter.RX_GUEST_MEMORY);
-            runFailures++;
-            r.written[i] = 0;
         }
         for (int i = 0; i < n; i++) {
             queue.addUsed(r.head[i], r.ringSlots[i], r.written[i]);
@@ -277,6 +270,16 @@ public final class RxQueue {
             }
         }
         return sum;
+    }
+
+    /** Writes the one-buffer header at {@code address}; false if it is not in guest memory. */
+    private static boolean writeHeader(GuestMemory memory, long address) {
+        try {
+            memory.write(address, ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
+            return true;
+        } catch (GuestMemoryException e) {
+            return false;
+        }
     }
 
     /** Copies the frame (position and limit left as they were) to guest memory; false if it is not there. */
@@ -336,15 +339,9 @@ public final class RxQueue {
      * each access below checks its range again.
      */
     private int writeSingle(ByteBuffer frame, int length) {
-        long address = chain.address(0);
         GuestMemory memory = chain.memory();
-        boolean written;
-        try {
-            memory.write(address, ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
-            written = writeFrame(memory, address + NetHeader.SIZE, frame);
-        } catch (GuestMemoryException e) {
-            written = false;
-        }
+        long address = chain.address(0);
+        boolean written = writeHeader(memory, address) && writeFrame(memory, address + NetHeader.SIZE, frame);
         unpublished = true;
         if (!written) {
             metrics.increment(NetCounter.RX_GUEST_MEMORY);
