@@ -144,7 +144,9 @@ public final class GuestMemoryMap implements GuestMemory {
      * is not mapped or straddles a boundary. Encoded in a long so that the hot path allocates nothing.
      */
     private long locate(long address, int width) {
-        int r = regionOf(address);
+        // Inside the first region (nearly every access): one range check and no region search, as in
+        // firstRegionView. address >= firstStart >= 0, so firstEnd - address cannot overflow.
+        int r = address >= firstStart && width <= firstEnd - address ? 0 : regionOf(address);
         if (r < 0 || width > ends[r] - address) {
             return -1;
         }
