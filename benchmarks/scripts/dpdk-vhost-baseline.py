@@ -33,8 +33,12 @@ Directions: tx = front end txonly -> back end receives (jvirtio: sink); rx = bac
 The number of a run is the front end's own rate (Tx-pps for tx, Rx-pps for rx), so it is measured the same way
 whichever back end serves: the mean of the --seconds full 1-s samples that follow the first non-zero one
 (that one is partial). For the dpdk back end its own rate (Rx-pps / Tx-pps) is recorded as a cross-check.
---rt: once traffic flows, each side's forwarding thread runs at SCHED_FIFO 1 (chrt), so that other work on the
-machine gets at most the kernel's 5% RT leftover of those cores; the same for both back ends.
+--rt: once the --warmup samples are over, each side's forwarding thread runs at SCHED_FIFO 1 (chrt), so that other
+work on the machine gets at most the kernel's 5% RT leftover of those cores; the same for both back ends. (Not
+earlier: a JVM's compiler threads share the back end's core and would get no more than those 5% either.)
+--warm-connection SECONDS: before the measured front end, another connects, moves traffic for SECONDS and leaves;
+the back end (the same process) then waits --pause seconds for the measured one. A JVM back end compiles its data
+path while it serves, so without it a run's first seconds measure the JIT: see RESULTS.md.
 Interleaving: per repeat, per configuration, the back ends in the order given; --pause seconds between runs
 (the machine throttles when both cores spin for more than ~10 s). Before each run the script waits (at most
 --quiet-wait s in all) while `pgrep -f 'maven|surefire|failsafe|qemu-system'` finds something, and polls it
@@ -167,8 +171,12 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 res["error"] = ("back end exited" if not be.alive() else "no socket") + ": " + be.tail()
                 return res
             time.sleep(0.05)
-        fe = Proc("fe", fe_cmd, os.path.join(a.out, tag + ".fe.log"))
         idx = 1 if direction == "rx" else 2    # fe: Rx-pps for rx, Tx-pps for tx
+        if a.warm_connection > 0:
+            res["error"] = warm_up(a, be, fe_cmd, idx, tag)
+            if res["error"]:
+                return res
+        fe = Proc("fe", fe_cmd, os.path.join(a.out, tag + ".fe.log"))
         t0, start, last_q = time.monotonic(), None, 0
         while True:
             if not fe.alive() or not be.alive():
@@ -179,13 +187,13 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 nz = [i for i, s in enumerate(fe.samples) if s[idx] > 0]
                 if nz:
                     start = nz[0]
-                    if a.rt:
-                        res["rt"] = "%s/%s" % (realtime(fe.p.pid), realtime(be.p.pid))
                 elif time.monotonic() - t0 > a.start_timeout:
                     res["error"] = "no traffic within %ds: fe: %s // be: %s" % (a.start_timeout, fe.tail(), be.tail())
                     return res
             elif len(fe.samples) >= start + 1 + a.warmup + a.seconds:
                 break
+            elif a.rt and not res["rt"] and len(fe.samples) >= start + 1 + a.warmup:
+                res["rt"] = "%s/%s" % (realtime(fe.p.pid), realtime(be.p.pid))
             if time.monotonic() - last_q >= 1:
                 last_q = time.monotonic()
                 if not quiet_now() and "during" not in disturbed:
@@ -212,6 +220,34 @@ def one_run(a, backend, direction, size, ring, mrg, run_id):
                 os.unlink(p)
         for prefix in (f"be{os.getpid()}", f"fe{os.getpid()}"):
             shutil.rmtree(f"/var/run/dpdk/{prefix}", ignore_errors=True)
+
+
+def warm_up(a, be, fe_cmd, idx, tag):
+    """The warm-up connection: a front end like the measured one (another file prefix) sends or receives for
+    --warm-connection seconds of traffic, then leaves, and the back end waits --pause seconds for the measured
+    one. A JVM back end compiles its data path while it serves (C2, on the back end's one core), and a new
+    connection's first frames take branches the compiled code has not seen, which recompiles it; so the first
+    seconds of a JVM's first connection measure its compiler, not its data path. Every back end gets the same
+    warm-up. Returns an error text, or "" when it went well."""
+    warm_cmd = [x.replace(f"fe{os.getpid()}", f"fw{os.getpid()}") for x in fe_cmd]
+    fw = Proc("fw", warm_cmd, os.path.join(a.out, tag + ".warm.fe.log"))
+    try:
+        t0 = time.monotonic()
+        while True:
+            if not fw.alive() or not be.alive():
+                return "warm-up: " + ("front end" if not fw.alive() else "back end") + " exited: " + \
+                    (fw.tail() if not fw.alive() else be.tail())
+            flowing = [s for s in fw.samples if s[idx] > 0]
+            if len(flowing) > a.warm_connection:
+                return ""
+            if not flowing and time.monotonic() - t0 > a.start_timeout:
+                return "warm-up: no traffic within %ds: fe: %s // be: %s" % (a.start_timeout, fw.tail(), be.tail())
+            time.sleep(0.1)
+    finally:
+        fw.stop()
+        shutil.rmtree(f"/var/run/dpdk/fw{os.getpid()}", ignore_errors=True)
+        if be.alive():
+            time.sleep(a.pause)
 
 
 WORKERS = re.compile(r"rte-worker|lcore-worker|net-source")
@@ -327,6 +363,9 @@ def main():
     p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
                    help="another jvirtio build as back end NAME (must start with 'jvirtio'), e.g. an older commit's "
                         "benchmarks.jar for a before/after comparison; list NAME in --backend")
+    p.add_argument("--warm-connection", type=int, default=0, metavar="SECONDS",
+                   help="before the measured front end, one front end connects for SECONDS of traffic and leaves "
+                        "(then --pause); for every back end alike (a JVM compiles its data path meanwhile)")
     p.add_argument("--rt", action="store_true",
                    help="once traffic flows, raise each side's forwarding thread to SCHED_FIFO 1 (testpmd's lcore 1, "
                         "the vhost PMD's or jvirtio's source thread), so that builds or guests elsewhere on the "
