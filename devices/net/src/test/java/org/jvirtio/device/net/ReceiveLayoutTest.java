@@ -199,50 +199,6 @@ class ReceiveLayoutTest {
         assertThat(rig.notifier.used.get(0) - before).isEqualTo(1);
     }
 
-    /**
-     * A buffer that already holds the one-buffer header, byte for byte (a recycled buffer), gets no store
-     * to those bytes: the driver reading num_buffers keeps its cached line. Any other header is written
-     * whole. Both ways a frame is written: in a batch (a run of single-buffer chains) and alone.
-     */
-    @ParameterizedTest(name = "packed={0}")
-    @ValueSource(booleans = {false, true})
-    void aHeaderAlreadyInTheBufferIsNotStoredAgain(boolean packed) throws Exception {
-        WatchedMemory[] watched = new WatchedMemory[1];
-        NetRig rig = new NetRig(new CapturingBackend(), NetRig.options().build(), packed, 1L << NetFeatures.CTRL_RX,
-                m -> watched[0] != null ? watched[0] : (watched[0] = new WatchedMemory(m)));
-        byte[] oneBuffer = new byte[NetHeader.SIZE];
-        oneBuffer[NetHeader.NUM_BUFFERS] = 1;
-        byte[] stale = oneBuffer.clone();
-        stale[NetHeader.GSO_SIZE] = 0x40; // one byte off
-        int[] tokens = {rig.postRx(0, 128), rig.postRx(0, 128), rig.postRx(0, 128)};
-        byte[][] before = {oneBuffer, stale, oneBuffer};
-        long[] at = new long[3];
-        for (int i = 0; i < 3; i++) {
-            at[i] = rig.rxBuffers.get(tokens[i])[0];
-            rig.memory.map().write(at[i], before[i], 0, NetHeader.SIZE);
-        }
-        byte[][] frames = new byte[3][];
-        for (int i = 0; i < 3; i++) {
-            frames[i] = Frames.frame(Frames.mac(1), Frames.mac(2), 60 + i, i);
-        }
-
-        ByteBuffer[] batch = {ByteBuffer.wrap(frames[0]), ByteBuffer.wrap(frames[1])};
-        assertThat(rig.backend.sink.receive(batch, 2)).isEqualTo(2);
-        assertThat(rig.backend.deliver(frames[2])).isTrue();
-        rig.backend.sink.flush();
-
-        assertThat(watched[0].wroteInto(at[0], NetHeader.SIZE)).as("recycled header, batch").isFalse();
-        assertThat(watched[0].wroteInto(at[1], NetHeader.SIZE)).as("stale header, batch").isTrue();
-        assertThat(watched[0].wroteInto(at[2], NetHeader.SIZE)).as("recycled header, alone").isFalse();
-        for (int i = 0; i < 3; i++) {
-            assertThat(watched[0].wroteInto(at[i] + NetHeader.SIZE, frames[i].length)).as("frame %d", i).isTrue();
-            NetRig.Used used = rig.pollRx(0);
-            assertThat(used.token()).isEqualTo(tokens[i]);
-            assertThat(Arrays.copyOf(used.bytes(), NetHeader.SIZE)).as("header %d", i).isEqualTo(oneBuffer);
-            assertThat(Arrays.copyOfRange(used.bytes(), NetHeader.SIZE, used.bytes().length)).isEqualTo(frames[i]);
-        }
-    }
-
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] c = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);

@@ -51,8 +51,6 @@ public final class RxQueue {
     private final int maxFrame;
     private final RxBuffer[] held;
     private final byte[] header = new byte[NetHeader.SIZE];
-    /** What a buffer held where its header goes, read before writing the header ({@link #writeHeader}). */
-    private final byte[] headerFound = new byte[NetHeader.SIZE];
     /** {@link #header} as the buffer guest memory copies from, so that no copy wraps it anew. */
     private final ByteBuffer headerBuffer = ByteBuffer.wrap(header);
     /** The chains of the batch's current run of single-buffer frames, between popping and writing. */
@@ -274,22 +272,10 @@ public final class RxQueue {
         return sum;
     }
 
-    /**
-     * Makes the 12 bytes at {@code address} the one-buffer header, storing only if they differ; false if
-     * they are not in guest memory.
-     *
-     * <p>Why not always store: a driver that recycles its buffers (DPDK's virtio PMD) finds the header of
-     * the last frame still there, byte for byte the same, and reads num_buffers from it. A store would
-     * take the line from the driver's core and make that read a miss on the driver's side; a load leaves
-     * the line shared by both cores. DPDK's vhost does the same (ASSIGN_UNLESS_EQUAL). The driver does not
-     * touch a buffer it made available, so bytes equal now are equal when it reads them.
-     */
-    private boolean writeHeader(GuestMemory memory, long address) {
+    /** Writes the one-buffer header at {@code address}; false if it is not in guest memory. */
+    private static boolean writeHeader(GuestMemory memory, long address) {
         try {
-            memory.read(address, headerFound, 0, NetHeader.SIZE);
-            if (!Arrays.equals(headerFound, ONE_BUFFER_HEADER)) {
-                memory.write(address, ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
-            }
+            memory.write(address, ONE_BUFFER_HEADER, 0, NetHeader.SIZE);
             return true;
         } catch (GuestMemoryException e) {
             return false;

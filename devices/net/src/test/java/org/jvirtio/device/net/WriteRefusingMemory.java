@@ -1,26 +1,22 @@
 package org.jvirtio.device.net;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.memory.GuestMemoryException;
 
 /**
- * Guest memory that holds what its delegate holds, and shows what no real ring can: which ranges the
- * device stores to (the store itself, not its result; {@link #writes}), and bulk writes that fail at a
- * chosen address, as when the front end truncates a memory file after a chain was checked (a write fails
- * between the pop and the copy).
+ * Guest memory that says it holds every address its delegate holds, but refuses bulk writes that start
+ * at a chosen address: what a device meets when the front end truncates a memory file after a chain was
+ * checked (a write fails between the pop and the copy), which no real ring can stage on cue.
  */
-final class WatchedMemory implements GuestMemory {
+final class WriteRefusingMemory implements GuestMemory {
     private final GuestMemory delegate;
     private final Set<Long> refused = new HashSet<>();
-    private final List<long[]> writes = new ArrayList<>();
 
-    WatchedMemory(GuestMemory delegate) {
+    WriteRefusingMemory(GuestMemory delegate) {
         this.delegate = delegate;
     }
 
@@ -28,18 +24,7 @@ final class WatchedMemory implements GuestMemory {
         refused.add(address);
     }
 
-    /** Every store so far, as {address, length}, in order; refused ones too. */
-    List<long[]> writes() {
-        return writes;
-    }
-
-    /** True if any store so far touched a byte of {@code [address, address + length)}. */
-    boolean wroteInto(long address, int length) {
-        return writes.stream().anyMatch(w -> w[0] < address + length && address < w[0] + w[1]);
-    }
-
     private void check(long address, int length) {
-        writes.add(new long[] {address, length});
         if (refused.contains(address)) {
             throw new GuestMemoryException("refused by the test", address, length);
         }
@@ -99,25 +84,21 @@ final class WatchedMemory implements GuestMemory {
 
     @Override
     public void putByte(long address, byte value) {
-        writes.add(new long[] {address, 1});
         delegate.putByte(address, value);
     }
 
     @Override
     public void putShort(long address, short value) {
-        writes.add(new long[] {address, 2});
         delegate.putShort(address, value);
     }
 
     @Override
     public void putInt(long address, int value) {
-        writes.add(new long[] {address, 4});
         delegate.putInt(address, value);
     }
 
     @Override
     public void putLong(long address, long value) {
-        writes.add(new long[] {address, 8});
         delegate.putLong(address, value);
     }
 
@@ -128,7 +109,6 @@ final class WatchedMemory implements GuestMemory {
 
     @Override
     public void putShortRelease(long address, short value) {
-        writes.add(new long[] {address, 2});
         delegate.putShortRelease(address, value);
     }
 
