@@ -1,5 +1,7 @@
 package org.jvirtio.transport.mmio.internal;
 
+import java.time.Duration;
+
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
@@ -17,7 +19,7 @@ import org.jvirtio.vring.Vrings;
  * QueueReady 0 or QueueReset, and rebuilds every ring when the VMM's memory map changes.
  *
  * <p>Threads: the methods are called under the transport's register lock; the queue workers never take
- * it, so {@link #stop()} may wait for them.
+ * it, so {@link #stop()} may wait for them (at most the hold bound, see {@code QueueService}).
  */
 public final class DeviceQueues {
 
@@ -27,12 +29,22 @@ public final class DeviceQueues {
         void needsReset(String reason);
     }
 
+    /** How a device that held a queue past the bound is reported; register thread, once per hold. */
+    @FunctionalInterface
+    public interface Held {
+        void deviceHeld(String reason);
+    }
+
     private final QueueSetup[] setups;
     private final QueueService service;
 
-    /** @param name the device in logs and thread names, e.g. {@code virtio-mmio blk0} */
-    public DeviceQueues(VirtioDevice device, String name, Failure failure) {
-        this.service = new QueueService(name, device, (index, reason, byDriver) -> failure.needsReset(reason));
+    /**
+     * @param name      the device in logs and thread names, e.g. {@code virtio-mmio blk0}
+     * @param holdBound how long a register write waits for the device to let go of a queue
+     */
+    public DeviceQueues(VirtioDevice device, String name, Failure failure, Held held, Duration holdBound) {
+        this.service = new QueueService(name, device, (index, reason, byDriver) -> failure.needsReset(reason),
+                (index, reason) -> held.deviceHeld(reason), holdBound);
         int count = service.count();
         this.setups = new QueueSetup[count];
         for (int i = 0; i < count; i++) {
@@ -140,9 +152,22 @@ public final class DeviceQueues {
         service.pauseAll();
     }
 
-    /** Ends the workers, waits until the device serves no queue, and pulls every ring. */
+    /**
+     * Ends the workers, waits until the device serves no queue (at most the hold bound), and pulls
+     * every ring; {@link #stopped()} says whether a held device has let go since.
+     */
     public void stop() {
         service.stop();
+    }
+
+    /** Whether the last {@link #stop()} has completed (the first call that finds so completes it). */
+    public boolean stopped() {
+        return service.isStopComplete();
+    }
+
+    /** False while a held device may still use a ring's views into the old mappings of guest memory. */
+    public boolean ringsReleased() {
+        return service.ringsReleased();
     }
 
     /** After the device was reset ({@link #stop()} first): every queue's set-up forgotten. */
