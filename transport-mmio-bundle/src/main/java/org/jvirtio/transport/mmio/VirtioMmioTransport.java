@@ -77,6 +77,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
     private Notifier notifier;
     /** A reset expired an activation; the device's own reset waits until it let go of its queues. */
     private boolean deviceResetOwed;
+    /** The device was found held during the reset under way (register lock). */
+    private boolean heldNow;
     private boolean closed;
 
     /**
@@ -511,6 +513,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
 
         @Override
         public void reset() {
+            heldNow = false;
             queues.stop(); // at most the hold bound; the device itself is reset once it let go (resetDone)
             Notifier old = notifier;
             notifier = null;
@@ -520,6 +523,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
             }
             queues.clear();
             interrupts.clear();
+            if (heldNow) {
+                // the configuration change that reported the held device outlives the reset's clear
+                interrupts.raise(INT_CONFIG_CHANGE);
+            }
             queueSelect = 0;
             shmSelect = 0;
         }
@@ -547,6 +554,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
      * the driver's reset (see {@code StatusMachine}).
      */
     private void deviceHeld(String reason) {
+        heldNow = true;
         counts.incrementAndGet(MmioCounter.DEVICE_STUCK.ordinal());
         needsReset(reason);
     }
