@@ -161,6 +161,19 @@ public final class VirtioMmioTransport implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the device may still use guest memory through its rings although it was reset or its
+     * rings pulled: from a device that did not return from serving a queue in time until it has. The
+     * VMM keeps guest memory mapped meanwhile.
+     *
+     * @since 1.1
+     */
+    public boolean guestMemoryInUse() {
+        synchronized (lock) {
+            return !queues.ringsReleased();
+        }
+    }
+
     /** The device status as the driver reads it. */
     public int status() {
         return lifecycle.status();

@@ -90,6 +90,12 @@ public final class VirtioPciFunction implements PciFunction {
         registers.reset();
     }
 
+    /** True while a device that did not return from serving a queue in time may still use guest memory. */
+    @Override
+    public boolean guestMemoryInUse() {
+        return registers.lifecycle().guestMemoryInUse();
+    }
+
     /** The device status as the driver reads it (DEVICE_NEEDS_RESET included). */
     public int deviceStatus() {
         return registers.lifecycle().status();

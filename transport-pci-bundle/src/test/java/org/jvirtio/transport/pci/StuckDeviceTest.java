@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.jvirtio.api.DeviceStatus;
 import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.api.queue.ScatterGatherList;
+import org.jvirtio.transport.core.QueueService;
 
 /**
  * A device that never returns from {@code queueNotified} while the driver resets it, with a second
@@ -23,32 +24,35 @@ import org.jvirtio.api.queue.ScatterGatherList;
  * device works again. No test releases the device before the reset.
  */
 class StuckDeviceTest {
-    /** Short, so that the test does not wait the production bound; the device holds far longer. */
-    private static final Duration BOUND = Duration.ofMillis(200);
+    /** Shorter than the production bound, long enough that a busy machine does not take a slow plug for a hold. */
+    private static final Duration BOUND = Duration.ofSeconds(2);
     /** A hang bound for the test, not a timing assertion. */
     private static final Duration PATIENCE = Duration.ofSeconds(60);
 
-    private final Function stuck = new Function("stuck0");
-    private final Function other = new Function("other0");
+    private final Function stuck = new Function("stuck0", BOUND);
+    /** With the production bound: nothing of it may wait on the stuck device. */
+    private final Function other = new Function("other0", QueueService.DEFAULT_HOLD_BOUND);
 
     /** One virtio-pci function with its guest memory, device and driver. */
     private static final class Function {
         final String name;
+        final Duration bound;
         MemfdGuest guest;
         ScriptedDevice device;
         RecordingInterrupts interrupts;
         VirtioPciFunction fn;
         ModernDriver driver;
 
-        Function(String name) {
+        Function(String name, Duration bound) {
             this.name = name;
+            this.bound = bound;
         }
 
         void open() throws Exception {
             guest = new MemfdGuest(4 << 20);
             device = new ScriptedDevice();
             interrupts = new RecordingInterrupts();
-            fn = new VirtioPciFunction(device, guest.swappable, interrupts, name, BOUND);
+            fn = new VirtioPciFunction(device, guest.swappable, interrupts, name, bound);
             driver = new ModernDriver(fn, guest);
             driver.probe();
         }
@@ -134,6 +138,7 @@ class StuckDeviceTest {
                 .isEqualTo(new RecordingInterrupts.Msi(ModernDriver.MSI_ADDRESS, ModernDriver.MSI_DATA_BASE));
         assertThat(stuck.device.resets.get()).as("not reset under its own stuck call").isZero();
         assertThat(stuck.fn.isRunning()).isFalse();
+        assertThat(stuck.fn.guestMemoryInUse()).as("a proxy must keep guest memory mapped").isTrue();
 
         // a driver that does not wait for 0 cannot set the device up again meanwhile
         stuck.driver.addStatus(DeviceStatus.ACKNOWLEDGE);
@@ -153,6 +158,7 @@ class StuckDeviceTest {
         release.countDown();
         waitForStatusZero(stuck.driver);
         assertThat(stuck.device.resets.get()).as("reset once it returned").isEqualTo(1);
+        assertThat(stuck.fn.guestMemoryInUse()).isFalse();
         assertThat(stuck.device.served.get()).as("the late call found no ring").isZero();
         assertThat(stuck.guest.memory.map().getShort(used + 2)).as("used index of the old ring").isZero();
 

@@ -9,6 +9,7 @@ import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
@@ -120,8 +121,13 @@ public final class DeviceQueues {
     public int remap(long features, GuestMemory memory) {
         int kept = 0;
         for (QueueSetup q : setups) {
-            if (q.enabled() && !service.rebuild(q.index(), old -> Vrings.device(q.config(), features, memory,
-                    old.availPosition(), old.usedPosition()))) {
+            if (!q.enabled()) {
+                continue;
+            }
+            // copied here: the rebuild runs on another thread, which must not read the set-up registers
+            QueueConfig config = q.config();
+            if (!service.rebuild(q.index(), old -> Vrings.device(config, features, memory, old.availPosition(),
+                    old.usedPosition()))) {
                 kept++;
             }
         }

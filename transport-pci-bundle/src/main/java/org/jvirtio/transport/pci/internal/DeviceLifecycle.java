@@ -329,7 +329,18 @@ public final class DeviceLifecycle {
         sink.configInterrupt();
     }
 
-    /** Device reset (status 0, or the VMM reset the function): returns when the queues are stopped. */
+    /**
+     * Whether the device may still use guest memory through its rings' views: from a device held past
+     * the bound (see {@link QueueService}) until it has let go of every queue. Register thread.
+     */
+    public boolean guestMemoryInUse() {
+        return !queues.ringsReleased();
+    }
+
+    /**
+     * Device reset (status 0, or the VMM reset the function): returns when the queues are stopped, or
+     * after the hold bound with the reset pending if the device does not let go of a queue.
+     */
     public void reset() {
         status.write(0);
     }
