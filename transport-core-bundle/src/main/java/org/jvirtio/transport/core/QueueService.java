@@ -180,7 +180,8 @@ public final class QueueService {
 
     /**
      * Serves queue {@code index} (which exists) from {@code ring} on: plugged in once the device has
-     * left the queue; then the queue's worker, if running, looks at it.
+     * left the queue; then the queue's worker, if running, looks at it. Ignored while the device is held
+     * (see the class comment): it needs a reset, and none completes before it let go.
      */
     public void plug(int index, DeviceVring ring) {
         change(index, ring);
@@ -196,7 +197,8 @@ public final class QueueService {
      * serve it, unless the device still holds chains taken from it. A ring that cannot be made anew is
      * pulled (its old views must not be used either) and reported as the driver's failure.
      *
-     * @return false if the old ring was kept because chains are in flight
+     * @return false if the old ring was kept because chains are in flight, or because the device is
+     *         held (it may still read through the old views; the old mappings must stay)
      */
     public boolean rebuild(int index, Rebuild how) {
         if (release != null) {

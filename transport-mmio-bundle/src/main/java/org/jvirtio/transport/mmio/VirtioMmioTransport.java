@@ -216,6 +216,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
             if (!closed) {
                 lifecycle.write(0);
                 closed = true;
+                if (lifecycle.resetPending()) {
+                    LOG.log(Level.WARNING, "{0}: closed while the device has not returned from serving a queue:"
+                            + " it is left to return on its own and is not reset", name);
+                }
             }
         }
     }
