@@ -271,7 +271,8 @@ public final class QueueService {
         running = false;
         stopping = true;
         stops++; // only the register thread writes it
-        long deadline = deadline();
+        // a device already found held is not waited for again: the register thread waits once per hold
+        long deadline = holdReported ? System.nanoTime() : deadline();
         for (KickWorker w : workers) {
             if (w != null) {
                 w.requestStop();
