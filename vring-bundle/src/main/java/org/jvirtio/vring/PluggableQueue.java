@@ -49,7 +49,11 @@ public final class PluggableQueue implements DeviceQueue {
         vring = ring;
     }
 
-    /** Takes the ring out; the caller holds the serve lock. The queue then looks empty. */
+    /**
+     * Takes the ring out; the caller holds the serve lock. The queue then looks empty. (A transport
+     * whose device does not let go of the lock may also pull it without: every method reads the ring
+     * once, so a call already under way finishes on the old ring and every later one finds none.)
+     */
     public void unplug() {
         vring = null;
     }

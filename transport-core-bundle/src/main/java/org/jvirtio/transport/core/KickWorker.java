@@ -2,6 +2,7 @@ package org.jvirtio.transport.core;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -75,18 +76,43 @@ public final class KickWorker implements Runnable {
 
     /** Ends the thread after the queue it serves now, and waits for it (unless called from it). */
     public void stop() {
+        requestStop();
+        if (!awaitEnd(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_WAIT_MILLIS))) {
+            LOG.log(Level.ERROR, "{0}: still serving after {1} ms; left behind", thread.getName(),
+                    Long.toString(STOP_WAIT_MILLIS));
+        }
+    }
+
+    /**
+     * Ends the thread after the queue it serves now, without waiting: it serves nothing more, and a
+     * serve in progress finishes on its own time (a device stuck in it keeps the thread).
+     *
+     * @since 1.1
+     */
+    public void requestStop() {
         stopped = true;
         LockSupport.unpark(thread);
-        if (thread != Thread.currentThread() && thread.isAlive()) {
-            try {
-                thread.join(STOP_WAIT_MILLIS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            if (thread.isAlive()) {
-                LOG.log(Level.ERROR, "{0}: still serving after {1} ms; left behind", thread.getName(),
-                        Long.toString(STOP_WAIT_MILLIS));
-            }
+    }
+
+    /**
+     * Waits for the thread to end after {@link #requestStop()}, at most until {@code deadlineNanos}
+     * ({@link System#nanoTime()}); at once if called from it.
+     *
+     * @return whether the thread has ended (or is the caller)
+     * @since 1.1
+     */
+    public boolean awaitEnd(long deadlineNanos) {
+        if (thread == Thread.currentThread()) {
+            return true;
         }
+        try {
+            long left = deadlineNanos - System.nanoTime();
+            if (left > 0) {
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return !thread.isAlive();
     }
 }

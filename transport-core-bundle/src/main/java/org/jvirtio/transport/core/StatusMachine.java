@@ -10,8 +10,13 @@ import org.jvirtio.api.DeviceStatus;
  * from any thread. What activation and reset do is the transport's ({@link Steps}); what a refused
  * write costs (a counter, a log line) is the transport's too, told by the {@link Outcome}.
  *
- * <p>Threads: {@link #write} on the register thread only; {@link #setNeedsReset()}, {@link #status()}
- * and {@link #needsReset()} from any thread.
+ * <p>A reset the device cannot finish at once (it still holds a queue, see {@code QueueService}) stays
+ * <em>pending</em>: the status reads DEVICE_NEEDS_RESET instead of 0 and every write but 0 is refused,
+ * until {@link Steps#resetDone()} says it has completed; each driver {@link #read()} or {@link #write}
+ * of the status asks again.
+ *
+ * <p>Threads: {@link #write} and {@link #read()} on the register thread only; {@link #setNeedsReset()},
+ * {@link #status()}, {@link #resetPending()} and {@link #needsReset()} from any thread.
  */
 public final class StatusMachine {
 
@@ -22,9 +27,21 @@ public final class StatusMachine {
 
         /**
          * Status 0: stops everything and forgets the driver's state (the feature windows are reset
-         * after it, and DEVICE_NEEDS_RESET cleared).
+         * after it, and DEVICE_NEEDS_RESET cleared once {@link #resetDone()} says so).
          */
         void reset();
+
+        /**
+         * Whether the last {@link #reset()} has completed; false while the device still holds a queue
+         * (see {@code QueueService}), which the transport reports as held (DEVICE_NEEDS_RESET). Asked
+         * right after {@link #reset()} and then at each driver access of the status until true; the
+         * call that returns true finishes the reset (the device's own reset, say).
+         *
+         * @since 1.1
+         */
+        default boolean resetDone() {
+            return true;
+        }
     }
 
     /** What a status write did. */
@@ -47,6 +64,12 @@ public final class StatusMachine {
     private volatile int status;
     /** Set from any thread (a worker that found a broken ring, the device), cleared by reset. */
     private volatile boolean needsReset;
+    /**
+     * Status 0 was written and the reset has not completed ({@link Steps#resetDone()} false): the
+     * status reads DEVICE_NEEDS_RESET, never 0, and only 0 may be written. Volatile: written by the
+     * register thread, read by management.
+     */
+    private volatile boolean resetPending;
     private String lastRefusal;
 
     /** @param features the feature windows this status accepts (at FEATURES_OK) and resets (at 0) */
@@ -57,7 +80,37 @@ public final class StatusMachine {
 
     /** The status as the driver reads it: its own bits (as accepted) plus DEVICE_NEEDS_RESET. */
     public int status() {
-        return status | (needsReset ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+        return status | (needsReset || resetPending ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+    }
+
+    /**
+     * The status as the driver reads it, on the register thread: a reset that was pending completes
+     * first if it can now (so a driver polling for 0 after a reset sees it once the device let go).
+     *
+     * @since 1.1
+     */
+    public int read() {
+        settle();
+        return status();
+    }
+
+    /**
+     * Whether a reset was written and has not completed yet (the device still holds a queue).
+     *
+     * @since 1.1
+     */
+    public boolean resetPending() {
+        return resetPending;
+    }
+
+    /** Completes a pending reset if the transport's steps say it is done now; register thread. */
+    private void settle() {
+        if (resetPending && steps.resetDone()) {
+            synchronized (this) {
+                needsReset = false;
+            }
+            resetPending = false;
+        }
     }
 
     /** Whether the driver's status has {@code bit} (DEVICE_NEEDS_RESET is not the driver's). */
@@ -92,14 +145,25 @@ public final class StatusMachine {
     /** The driver wrote {@code value} to the status register (only the low 8 bits count). */
     public Outcome write(int value) {
         int next = value & 0xff & ~DeviceStatus.DEVICE_NEEDS_RESET;
+        settle();
+        if (resetPending) {
+            // the device still holds a queue from before the reset: nothing starts until it let go (a
+            // driver must wait for the status to read 0, spec 4.1.4.3.2); another 0 changes nothing
+            return next == 0 ? Outcome.RESET : Outcome.BAD_TRANSITION;
+        }
         // a write of DEVICE_NEEDS_RESET alone (a bit only the device sets) is a reset too: the status
         // must never read 0 while the device still runs
         if (next == 0) {
             steps.reset();
             features.reset();
             status = 0;
-            synchronized (this) {
-                needsReset = false;
+            if (steps.resetDone()) {
+                synchronized (this) {
+                    needsReset = false;
+                }
+            } else {
+                // the status reads DEVICE_NEEDS_RESET (not 0) until the device let go of its queues
+                resetPending = true;
             }
             return Outcome.RESET;
         }

@@ -9,5 +9,5 @@
  * register layout into these calls and counts each refused access under its own names.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.jvirtio.transport.core;

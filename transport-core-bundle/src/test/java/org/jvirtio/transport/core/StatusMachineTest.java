@@ -36,6 +36,17 @@ class StatusMachineTest {
         public void reset() {
             steps.add("reset");
         }
+
+        /** A device that has not let go of its queues yet: the reset stays pending while this is false. */
+        boolean letGo = true;
+
+        @Override
+        public boolean resetDone() {
+            if (!letGo) {
+                steps.add("reset held up");
+            }
+            return letGo;
+        }
     }
 
     @Test
@@ -115,5 +126,29 @@ class StatusMachineTest {
         l.write(0);
         assertThat(l.needsReset()).isFalse();
         assertThat(l.setNeedsReset()).isTrue();
+    }
+
+    @Test
+    void aResetTheDeviceHoldsUpReadsNeedsResetAndRefusesEverythingButZeroUntilDone() {
+        Recorder r = new Recorder();
+        StatusMachine l = new StatusMachine(features, r);
+        int ok = DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK;
+        l.write(ok);
+        r.letGo = false;
+        assertThat(l.write(0)).isEqualTo(StatusMachine.Outcome.RESET);
+        assertThat(r.steps).containsExactly("activate", "reset", "reset held up");
+        assertThat(l.resetPending()).isTrue();
+        assertThat(l.read()).as("never 0 while the device still holds a queue").isEqualTo(DeviceStatus.DEVICE_NEEDS_RESET);
+        assertThat(features.isLocked()).isFalse();
+        assertThat(l.write(DeviceStatus.ACKNOWLEDGE)).isEqualTo(StatusMachine.Outcome.BAD_TRANSITION);
+        assertThat(l.write(0)).as("a reset is under way already").isEqualTo(StatusMachine.Outcome.RESET);
+        assertThat(r.steps).as("reset once").containsOnlyOnce("reset");
+        assertThat(l.status()).isEqualTo(DeviceStatus.DEVICE_NEEDS_RESET);
+
+        r.letGo = true;
+        assertThat(l.read()).as("completed at the driver's next read").isZero();
+        assertThat(l.resetPending()).isFalse();
+        assertThat(l.needsReset()).isFalse();
+        assertThat(l.write(DeviceStatus.ACKNOWLEDGE)).isEqualTo(StatusMachine.Outcome.SET);
     }
 }

@@ -44,5 +44,12 @@ public enum MmioCounter {
     /** InterruptACK with bits that are not pending, or undefined. */
     BAD_INTERRUPT_ACK,
     /** Times DEVICE_NEEDS_RESET was set: failed activation, broken queue, device request. */
-    DEVICE_NEEDS_RESET
+    DEVICE_NEEDS_RESET,
+    /**
+     * Times the device did not let go of a queue within the bound a reset or ring change waits (it did
+     * not return from serving it): the register write went on without it (DEVICE_NEEDS_RESET).
+     *
+     * @since 1.1
+     */
+    DEVICE_STUCK
 }

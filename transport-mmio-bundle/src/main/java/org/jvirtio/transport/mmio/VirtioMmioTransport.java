@@ -4,6 +4,7 @@ import static org.jvirtio.transport.mmio.MmioRegister.*;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -19,6 +20,7 @@ import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.FeatureWindows;
+import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.transport.mmio.internal.DeviceQueues;
@@ -41,7 +43,10 @@ import org.jvirtio.transport.mmio.internal.InterruptState;
  * serialises them. QueueNotify only wakes the queue's worker (started at DRIVER_OK, ended by reset: one
  * per queue if the device {@linkplain VirtioDevice#servesQueuesConcurrently() serves them concurrently},
  * else one for the device), which has the device serve the queue under the queue's serve lock. Those
- * workers never take the register lock, so a reset may wait for them.
+ * workers never take the register lock, so a reset may wait for them, but only so long (10 s): a device
+ * that does not return from serving a queue by then is counted ({@link MmioCounter#DEVICE_STUCK}) and
+ * set to DEVICE_NEEDS_RESET, and a reset written meanwhile completes only once it has returned (the
+ * status reads DEVICE_NEEDS_RESET, not 0, until then; see {@code QueueService}).
  *
  * <p><b>Guest memory.</b> Rings are resolved into views of {@code memory} when QueueReady is set; a VMM
  * whose memory map changes calls {@link #remapRings()} before it unmaps the old mappings.
@@ -70,6 +75,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
     private int shmSelect;
     /** The notifier of the current activation; null while the device is not active. */
     private Notifier notifier;
+    /** A reset expired an activation; the device's own reset waits until it let go of its queues. */
+    private boolean deviceResetOwed;
+    /** The device was found held during the reset under way (register lock). */
+    private boolean heldNow;
     private boolean closed;
 
     /**
@@ -79,13 +88,18 @@ public final class VirtioMmioTransport implements AutoCloseable {
      * @param name   the device in logs, e.g. {@code blk0}
      */
     public VirtioMmioTransport(VirtioDevice device, GuestMemory memory, MmioInterruptLine line, String name) {
+        this(device, memory, line, name, QueueService.DEFAULT_HOLD_BOUND);
+    }
+
+    /** For tests: a register write waits {@code holdBound} (not the default) for a device to let go of a queue. */
+    VirtioMmioTransport(VirtioDevice device, GuestMemory memory, MmioInterruptLine line, String name, Duration holdBound) {
         this.device = Objects.requireNonNull(device, "device");
         this.memory = Objects.requireNonNull(memory, "memory");
         this.name = Objects.requireNonNull(name, "name");
         this.interrupts = new InterruptState(new GuardedLine(Objects.requireNonNull(line, "line"), name));
         this.features = new FeatureWindows(device.offeredFeatures() & ~NOT_ON_MMIO);
         this.lifecycle = new StatusMachine(features, new Steps());
-        this.queues = new DeviceQueues(device, "virtio-mmio " + name, this::needsReset);
+        this.queues = new DeviceQueues(device, "virtio-mmio " + name, this::needsReset, this::deviceHeld, holdBound);
     }
 
     public VirtioDevice device() {
@@ -137,10 +151,26 @@ public final class VirtioMmioTransport implements AutoCloseable {
      */
     public boolean remapRings() {
         synchronized (lock) {
+            if (!queues.ringsReleased()) {
+                return false; // a device that did not return from serving a queue may still read the old views
+            }
             if (closed || !features.isLocked()) {
                 return true;
             }
             return queues.remap(features.negotiated(), memory) == 0;
+        }
+    }
+
+    /**
+     * Whether the device may still use guest memory through its rings although it was reset or its
+     * rings pulled: from a device that did not return from serving a queue in time until it has. The
+     * VMM keeps guest memory mapped meanwhile.
+     *
+     * @since 1.1
+     */
+    public boolean guestMemoryInUse() {
+        synchronized (lock) {
+            return !queues.ringsReleased();
         }
     }
 
@@ -186,6 +216,10 @@ public final class VirtioMmioTransport implements AutoCloseable {
             if (!closed) {
                 lifecycle.write(0);
                 closed = true;
+                if (lifecycle.resetPending()) {
+                    LOG.log(Level.WARNING, "{0}: closed while the device has not returned from serving a queue:"
+                            + " it is left to return on its own and is not reset", name);
+                }
             }
         }
     }
@@ -257,7 +291,7 @@ public final class VirtioMmioTransport implements AutoCloseable {
             case INTERRUPT_STATUS:
                 return interrupts.bits();
             case STATUS:
-                return lifecycle.status();
+                return lifecycle.read();
             case SHM_LEN_LOW:
             case SHM_LEN_HIGH:
             case SHM_BASE_LOW:
@@ -459,7 +493,8 @@ public final class VirtioMmioTransport implements AutoCloseable {
         switch (outcome) {
             case BAD_TRANSITION:
                 refuse(MmioCounter.BAD_STATUS_TRANSITION, "status " + DeviceStatus.describe(before) + " -> "
-                        + DeviceStatus.describe(value) + " refused");
+                        + DeviceStatus.describe(value) + " refused" + (lifecycle.resetPending()
+                                ? " (the device has not let go of its queues since the reset)" : ""));
                 break;
             case FEATURES_REFUSED:
                 refuse(MmioCounter.FEATURES_REFUSED, "FEATURES_OK refused: " + lifecycle.lastRefusal());
@@ -495,22 +530,50 @@ public final class VirtioMmioTransport implements AutoCloseable {
 
         @Override
         public void reset() {
-            queues.stop();
+            heldNow = false;
+            queues.stop(); // at most the hold bound; the device itself is reset once it let go (resetDone)
             Notifier old = notifier;
             notifier = null;
             if (old != null) {
-                old.expire();
+                old.expire(); // nothing a held device does later reaches the driver
+                deviceResetOwed = true;
+            }
+            queues.clear();
+            interrupts.clear();
+            if (heldNow) {
+                // the configuration change that reported the held device outlives the reset's clear
+                interrupts.raise(INT_CONFIG_CHANGE);
+            }
+            queueSelect = 0;
+            shmSelect = 0;
+        }
+
+        @Override
+        public boolean resetDone() {
+            if (!queues.stopped()) {
+                return false;
+            }
+            if (deviceResetOwed) {
+                deviceResetOwed = false;
                 try {
                     device.reset();
                 } catch (RuntimeException e) {
                     LOG.log(Level.ERROR, name + ": device reset failed", e);
                 }
             }
-            queues.clear();
-            interrupts.clear();
-            queueSelect = 0;
-            shmSelect = 0;
+            return true;
         }
+    }
+
+    /**
+     * The device did not let go of a queue within the hold bound (a reset or ring change went on
+     * without it): counted, then DEVICE_NEEDS_RESET. The status reads so until it lets go, even across
+     * the driver's reset (see {@code StatusMachine}).
+     */
+    private void deviceHeld(String reason) {
+        heldNow = true;
+        counts.incrementAndGet(MmioCounter.DEVICE_STUCK.ordinal());
+        needsReset(reason);
     }
 
     /** DEVICE_NEEDS_RESET from any thread: stop offering chains, tell the driver once. */

@@ -1,11 +1,13 @@
 package org.jvirtio.transport.pci;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
+import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.pci.internal.PciRegisters;
 import org.jvirtio.transport.pci.proxy.PciFunction;
 import org.jvirtio.transport.pci.proxy.PciFunctionFactory;
@@ -21,7 +23,9 @@ import org.jvirtio.transport.pci.proxy.PciInterrupts;
  * <p>Threads: the proxy calls the {@link PciFunction} methods from one thread. A notification never
  * runs the device on that thread: a kick worker per device (per queue if the device
  * {@linkplain VirtioDevice#servesQueuesConcurrently() serves queues concurrently}) does, started at
- * DRIVER_OK and stopped by a reset, which returns once the device has stopped. Interrupts go out
+ * DRIVER_OK and stopped by a reset, which returns once the device has stopped, or after a bound (10 s)
+ * if the device does not return from serving a queue: the device is then counted as
+ * {@code device-stuck} and its status reads DEVICE_NEEDS_RESET, not 0, until it has. Interrupts go out
  * through {@link PciInterrupts} from those workers or the device's own threads.
  *
  * <p>Everything arriving here is untrusted: bad accesses are answered or ignored and counted in
@@ -37,8 +41,13 @@ public final class VirtioPciFunction implements PciFunction {
      * @param name       the device's name in logs and thread names
      */
     public VirtioPciFunction(VirtioDevice device, GuestMemory memory, PciInterrupts interrupts, String name) {
+        this(device, memory, interrupts, name, QueueService.DEFAULT_HOLD_BOUND);
+    }
+
+    /** For tests: a register write waits {@code holdBound} (not the default) for a device to let go of a queue. */
+    VirtioPciFunction(VirtioDevice device, GuestMemory memory, PciInterrupts interrupts, String name, Duration holdBound) {
         this.registers = new PciRegisters(Objects.requireNonNull(device, "device"), Objects.requireNonNull(memory, "memory"),
-                Objects.requireNonNull(interrupts, "interrupts"), Objects.requireNonNull(name, "name"));
+                Objects.requireNonNull(interrupts, "interrupts"), Objects.requireNonNull(name, "name"), holdBound);
     }
 
     /** What a proxy needs to build the function for {@code device} once it knows memory and interrupts. */
@@ -79,6 +88,12 @@ public final class VirtioPciFunction implements PciFunction {
     @Override
     public void reset() {
         registers.reset();
+    }
+
+    /** True while a device that did not return from serving a queue in time may still use guest memory. */
+    @Override
+    public boolean guestMemoryInUse() {
+        return registers.lifecycle().guestMemoryInUse();
     }
 
     /** The device status as the driver reads it (DEVICE_NEEDS_RESET included). */

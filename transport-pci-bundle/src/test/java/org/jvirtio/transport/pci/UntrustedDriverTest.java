@@ -41,7 +41,7 @@ class UntrustedDriverTest {
     void tearDown() {
         CountDownLatch held = device.block;
         if (held != null) {
-            held.countDown(); // a test that failed while the device was held must not hang the reset
+            held.countDown(); // a test that failed while the device was held: spare the reset its 10 s hold bound
         }
         fn.reset();
         guest.close();

@@ -1,5 +1,7 @@
 package org.jvirtio.transport.mmio.internal;
 
+import java.time.Duration;
+
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
@@ -7,6 +9,7 @@ import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.QueueConfig;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
@@ -17,7 +20,7 @@ import org.jvirtio.vring.Vrings;
  * QueueReady 0 or QueueReset, and rebuilds every ring when the VMM's memory map changes.
  *
  * <p>Threads: the methods are called under the transport's register lock; the queue workers never take
- * it, so {@link #stop()} may wait for them.
+ * it, so {@link #stop()} may wait for them (at most the hold bound, see {@code QueueService}).
  */
 public final class DeviceQueues {
 
@@ -27,12 +30,22 @@ public final class DeviceQueues {
         void needsReset(String reason);
     }
 
+    /** How a device that held a queue past the bound is reported; register thread, once per hold. */
+    @FunctionalInterface
+    public interface Held {
+        void deviceHeld(String reason);
+    }
+
     private final QueueSetup[] setups;
     private final QueueService service;
 
-    /** @param name the device in logs and thread names, e.g. {@code virtio-mmio blk0} */
-    public DeviceQueues(VirtioDevice device, String name, Failure failure) {
-        this.service = new QueueService(name, device, (index, reason, byDriver) -> failure.needsReset(reason));
+    /**
+     * @param name      the device in logs and thread names, e.g. {@code virtio-mmio blk0}
+     * @param holdBound how long a register write waits for the device to let go of a queue
+     */
+    public DeviceQueues(VirtioDevice device, String name, Failure failure, Held held, Duration holdBound) {
+        this.service = new QueueService(name, device, (index, reason, byDriver) -> failure.needsReset(reason),
+                (index, reason) -> held.deviceHeld(reason), holdBound);
         int count = service.count();
         this.setups = new QueueSetup[count];
         for (int i = 0; i < count; i++) {
@@ -108,8 +121,13 @@ public final class DeviceQueues {
     public int remap(long features, GuestMemory memory) {
         int kept = 0;
         for (QueueSetup q : setups) {
-            if (q.enabled() && !service.rebuild(q.index(), old -> Vrings.device(q.config(), features, memory,
-                    old.availPosition(), old.usedPosition()))) {
+            if (!q.enabled()) {
+                continue;
+            }
+            // copied here: the rebuild runs on another thread, which must not read the set-up registers
+            QueueConfig config = q.config();
+            if (!service.rebuild(q.index(), old -> Vrings.device(config, features, memory, old.availPosition(),
+                    old.usedPosition()))) {
                 kept++;
             }
         }
@@ -140,9 +158,22 @@ public final class DeviceQueues {
         service.pauseAll();
     }
 
-    /** Ends the workers, waits until the device serves no queue, and pulls every ring. */
+    /**
+     * Ends the workers, waits until the device serves no queue (at most the hold bound), and pulls
+     * every ring; {@link #stopped()} says whether a held device has let go since.
+     */
     public void stop() {
         service.stop();
+    }
+
+    /** Whether the last {@link #stop()} has completed (the first call that finds so completes it). */
+    public boolean stopped() {
+        return service.isStopComplete();
+    }
+
+    /** False while a held device may still use a ring's views into the old mappings of guest memory. */
+    public boolean ringsReleased() {
+        return service.ringsReleased();
     }
 
     /** After the device was reset ({@link #stop()} first): every queue's set-up forgotten. */

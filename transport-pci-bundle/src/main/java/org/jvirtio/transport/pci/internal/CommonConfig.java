@@ -100,7 +100,7 @@ public final class CommonConfig {
             case NUM_QUEUES:
                 return device.queueCount();
             case DEVICE_STATUS:
-                return device.status();
+                return device.readStatus();
             case CONFIG_GENERATION:
                 return device.generation() & 0xFF;
             case QUEUE_SELECT:

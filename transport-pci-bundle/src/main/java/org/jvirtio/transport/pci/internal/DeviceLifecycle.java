@@ -2,6 +2,7 @@ package org.jvirtio.transport.pci.internal;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -57,10 +58,21 @@ public final class DeviceLifecycle {
     private volatile boolean active;
     /** activate() was called since the last reset (it may have failed half-way): reset the device. */
     private boolean activationTried;
+    /** A reset stopped the device's queues; the device's own reset waits until it let go of them. */
+    private boolean deviceResetOwed;
 
     /** @param offered the features the transport offers (the device's, masked by what the transport supports) */
     public DeviceLifecycle(String name, VirtioDevice device, long offered, GuestMemory memory, Faults faults,
             InterruptSink sink) {
+        this(name, device, offered, memory, faults, sink, QueueService.DEFAULT_HOLD_BOUND);
+    }
+
+    /**
+     * @param offered   the features the transport offers (the device's, masked by what the transport supports)
+     * @param holdBound how long a register write waits for the device to let go of a queue
+     */
+    public DeviceLifecycle(String name, VirtioDevice device, long offered, GuestMemory memory, Faults faults,
+            InterruptSink sink, Duration holdBound) {
         this.name = name;
         this.device = device;
         this.memory = memory;
@@ -79,7 +91,10 @@ public final class DeviceLifecycle {
                 faults.record(Fault.QUEUE_BROKEN, reason);
             }
             needsReset(reason);
-        });
+        }, (index, reason) -> {
+            faults.record(Fault.DEVICE_STUCK, reason);
+            needsReset(reason);
+        }, holdBound);
     }
 
     public String name() {
@@ -107,9 +122,17 @@ public final class DeviceLifecycle {
         return index >= 0 && index < setups.length ? setups[index] : null;
     }
 
-    /** The status the driver reads: what it wrote (as accepted) plus DEVICE_NEEDS_RESET. */
+    /** The status: what the driver wrote (as accepted) plus DEVICE_NEEDS_RESET; any thread. */
     public int status() {
         return status.status();
+    }
+
+    /**
+     * The status as the driver reads it (register thread): a reset held up by a device that did not
+     * let go of a queue completes first if it can now, so that the driver's wait for 0 ends then.
+     */
+    public int readStatus() {
+        return status.read();
     }
 
     public boolean featuresOk() {
@@ -146,7 +169,8 @@ public final class DeviceLifecycle {
         switch (status.write(value)) {
             case BAD_TRANSITION:
                 faults.record(Fault.INVALID_STATUS, DeviceStatus.describe(before) + " -> "
-                        + DeviceStatus.describe(value & 0xFF));
+                        + DeviceStatus.describe(value & 0xFF) + (status.resetPending()
+                                ? " (the device has not let go of its queues since the reset)" : ""));
                 break;
             case FEATURES_REFUSED:
                 // the driver re-reads the status and finds FEATURES_OK clear: it gives up on the device
@@ -167,6 +191,11 @@ public final class DeviceLifecycle {
         @Override
         public void reset() {
             stopAndForget();
+        }
+
+        @Override
+        public boolean resetDone() {
+            return finishReset();
         }
     }
 
@@ -300,31 +329,54 @@ public final class DeviceLifecycle {
         sink.configInterrupt();
     }
 
-    /** Device reset (status 0, or the VMM reset the function): returns when the queues are stopped. */
+    /**
+     * Whether the device may still use guest memory through its rings' views: from a device held past
+     * the bound (see {@link QueueService}) until it has let go of every queue. Register thread.
+     */
+    public boolean guestMemoryInUse() {
+        return !queues.ringsReleased();
+    }
+
+    /**
+     * Device reset (status 0, or the VMM reset the function): returns when the queues are stopped, or
+     * after the hold bound with the reset pending if the device does not let go of a queue.
+     */
     public void reset() {
         status.write(0);
     }
 
-    /** The reset step: stops the queues, resets the device and forgets the driver's set-up. */
+    /**
+     * The reset step: stops the queues and forgets the driver's set-up; the device itself is reset by
+     * {@link #finishReset()}, once it has let go of its queues (at once, unless it is held: see
+     * {@link QueueService}; meanwhile the status reads DEVICE_NEEDS_RESET, and nothing the device does
+     * reaches the driver).
+     */
     private void stopAndForget() {
-        queues.stop(); // waits for a queueNotified in progress to return
+        queues.stop(); // waits (at most the hold bound) for a queueNotified in progress to return
         Arrays.fill(handedOut, false);
-        boolean wasActive = active;
+        deviceResetOwed |= active || activationTried;
         active = false;
-        if (wasActive || activationTried) {
+        activationTried = false;
+        for (QueueSetup s : setups) {
+            s.reset();
+        }
+    }
+
+    /** Whether the reset has completed; resets the device once its queues are stopped. */
+    private boolean finishReset() {
+        if (!queues.isStopComplete()) {
+            return false;
+        }
+        if (deviceResetOwed) {
+            deviceResetOwed = false;
             try {
                 device.reset();
             } catch (RuntimeException e) {
                 LOG.log(Level.ERROR, name + ": device reset failed", e);
             }
-        }
-        activationTried = false;
-        for (QueueSetup s : setups) {
-            s.reset();
-        }
-        if (wasActive) {
             LOG.log(Level.INFO, "{0}: device reset", name);
         }
+        return true;
     }
 
     // ------------------------------------------------------------------ device-facing objects

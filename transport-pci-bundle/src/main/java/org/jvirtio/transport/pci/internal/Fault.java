@@ -24,7 +24,8 @@ public enum Fault {
     MSIX_BAD_ACCESS("msix-bad-access", "MSI-X table or PBA access not 4 or 8 bytes and aligned"),
     PCI_CFG_WINDOW_INVALID("pci-cfg-window-invalid", "PCI_CFG access window with a bad bar, offset or length"),
     ACTIVATION_FAILED("activation-failed", "the device could not start with what was negotiated"),
-    DEVICE_NEEDS_RESET("device-needs-reset", "the device asked for a reset");
+    DEVICE_NEEDS_RESET("device-needs-reset", "the device asked for a reset"),
+    DEVICE_STUCK("device-stuck", "the device did not let go of a queue in time for a reset or ring change");
 
     private final String counterName;
     private final String description;

@@ -1,8 +1,11 @@
 package org.jvirtio.transport.pci.internal;
 
+import java.time.Duration;
+
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.memory.GuestMemory;
+import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.pci.proxy.PciInterrupts;
 
 /**
@@ -35,6 +38,11 @@ public final class PciRegisters {
     private final byte[] scratch = new byte[8];
 
     public PciRegisters(VirtioDevice device, GuestMemory memory, PciInterrupts out, String name) {
+        this(device, memory, out, name, QueueService.DEFAULT_HOLD_BOUND);
+    }
+
+    /** @param holdBound how long a register write waits for the device to let go of a queue */
+    public PciRegisters(VirtioDevice device, GuestMemory memory, PciInterrupts out, String name, Duration holdBound) {
         int queues = device.queueCount();
         if (queues > BarLayout.MAX_QUEUES) {
             throw new IllegalArgumentException(name + ": " + queues + " queues, at most " + BarLayout.MAX_QUEUES);
@@ -48,7 +56,7 @@ public final class PciRegisters {
         header.seal();
         this.interrupts = new InterruptRouter(header, msix, CapabilityLayout.CAP_MSIX, queues, out);
         this.lifecycle = new DeviceLifecycle(name, device, device.offeredFeatures() & ~UNSUPPORTED, memory, faults,
-                interrupts);
+                interrupts, holdBound);
         this.common = new CommonConfig(lifecycle, interrupts);
         this.notify = new NotifyArea(lifecycle);
         this.window = new PciCfgWindow(interrupts, faults, new PciCfgWindow.Bar() {

@@ -37,4 +37,16 @@ public interface PciFunction {
 
     /** The VMM reset the function (its DEVICE_RESET message, or a system reset). */
     void reset();
+
+    /**
+     * Whether the function may still access guest memory although it was reset: a device that did not
+     * return from serving a queue in time goes on with the memory it had until it returns. A proxy keeps
+     * guest memory mapped meanwhile (an access to memory unmapped under it would bring the process
+     * down); asked on the proxy's thread after {@link #reset()}.
+     *
+     * @since 1.2
+     */
+    default boolean guestMemoryInUse() {
+        return false;
+    }
 }

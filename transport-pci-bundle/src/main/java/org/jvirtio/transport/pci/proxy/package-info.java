@@ -7,5 +7,5 @@
  * from the BAR of another.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.jvirtio.transport.pci.proxy;

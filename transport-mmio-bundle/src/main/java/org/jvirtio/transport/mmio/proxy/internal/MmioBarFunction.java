@@ -187,6 +187,17 @@ public final class MmioBarFunction implements PciFunction {
         seenMap = memory.snapshot();
     }
 
+    /** True while a window's device that did not return from serving a queue in time may use guest memory. */
+    @Override
+    public boolean guestMemoryInUse() {
+        for (VirtioMmioTransport w : windows) {
+            if (w.guestMemoryInUse()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Window {@code index}'s register model. */
     public VirtioMmioTransport transport(int index) {
         return windows[index];

@@ -193,7 +193,9 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
         counters.resets.incrementAndGet();
         function.reset();
         access.configChanged();
-        memory.releaseRetired();
+        if (!function.guestMemoryInUse()) {
+            memory.releaseRetired(); // else kept until a later reset finds the device let go
+        }
     }
 
     private void shutDown() {
@@ -208,7 +210,13 @@ public final class ProxyConnection implements Runnable, AutoCloseable {
             irqfd.close();
             irqfd = null;
         }
-        memory.close();
+        if (function.guestMemoryInUse()) {
+            // a device stuck in serving a queue would fault on its next access: the mappings are left
+            LOG.log(Level.ERROR, "{0}: guest memory left mapped: a device of the function has not returned"
+                    + " from serving a queue", name);
+        } else {
+            memory.close();
+        }
         channel.close();
     }
 

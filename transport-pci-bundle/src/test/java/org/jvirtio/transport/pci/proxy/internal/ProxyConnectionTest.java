@@ -206,6 +206,23 @@ class ProxyConnectionTest {
     }
 
     @Test
+    void aRetiredFileStaysMappedWhileAResetFunctionStillUsesGuestMemory() throws IOException {
+        try (NativeFd a = Memfd.create("a", 65536); NativeFd b = Memfd.create("b", 65536)) {
+            peer.send(Command.SYNC_SYSMEM.code(), RawPeer.sysmem(new long[] {0}, new long[] {65536}, new long[] {0}), a);
+            peer.send(Command.SYNC_SYSMEM.code(), RawPeer.sysmem(new long[] {0}, new long[] {65536}, new long[] {0}), b);
+            peer.configRead(0, 2);
+            function.memoryInUse = true; // a device stuck in serving a queue, past the reset
+            peer.send(Command.DEVICE_RESET.code(), ByteBuffer.allocate(0));
+            assertThat(peer.ret()).isZero();
+            assertThat(connection.mappedFiles()).as("a retired, kept mapped").isEqualTo(2);
+            function.memoryInUse = false; // it returned
+            peer.send(Command.DEVICE_RESET.code(), ByteBuffer.allocate(0));
+            assertThat(peer.ret()).isZero();
+            assertThat(connection.mappedFiles()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void wellFramedButWrongMessagesAreRefusedAndTheChannelStaysInStep() throws IOException {
         long before = openFds();
         try (EventFd e1 = EventFd.create(false)) {

@@ -113,4 +113,12 @@ final class TestFunction implements PciFunction {
     public void reset() {
         resets++;
     }
+
+    /** What {@link #guestMemoryInUse()} answers: a device of the function that has not returned yet. */
+    volatile boolean memoryInUse;
+
+    @Override
+    public boolean guestMemoryInUse() {
+        return memoryInUse;
+    }
 }
