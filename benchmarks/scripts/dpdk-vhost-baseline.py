@@ -33,7 +33,8 @@ Directions: tx = front end txonly -> back end receives (jvirtio: sink); rx = bac
 The number of a run is the front end's own rate (Tx-pps for tx, Rx-pps for rx), so it is measured the same way
 whichever back end serves: the mean of the --seconds full 1-s samples that follow the first non-zero one
 (that one is partial). For the dpdk back end its own rate (Rx-pps / Tx-pps) is recorded as a cross-check.
---rt: once the --warmup samples are over, each side's forwarding thread runs at SCHED_FIFO 1 (chrt), so that other
+--rt: once the --warmup samples are over, each side's forwarding thread runs at SCHED_FIFO 1 (chrt; jvirtio's:
+net-source for rx, the vhost-user connection thread that serves the rings for tx), so that other
 work on the machine gets at most the kernel's 5% RT leftover of those cores; the same for both back ends. (Not
 earlier: a JVM's compiler threads share the back end's core and would get no more than those 5% either.)
 --warm-connection SECONDS: before the measured front end, another connects, moves traffic for SECONDS and leaves;
@@ -250,21 +251,26 @@ def warm_up(a, be, fe_cmd, idx, tag):
             time.sleep(a.pause)
 
 
-WORKERS = re.compile(r"rte-worker|lcore-worker|net-source")
+# A forwarding thread, by name, best first: testpmd's lcore 1, jvirtio's source; else the vhost-user thread that
+# serves jvirtio's rings (the tx direction: the device's transmit queue runs on the connection's thread).
+WORKERS = [re.compile(r"rte-worker|lcore-worker|net-source"), re.compile(r"vhost-user")]
 
 
 def realtime(pid):
-    """Raises the process's forwarding thread (testpmd's lcore 1, "rte-worker-1"; jvirtio's source) to SCHED_FIFO 1, so that
-    other work on the machine cannot take its core (the kernel still leaves others 5%: sched_rt_runtime_us).
-    Returns the thread's name, or "none" if it has none yet."""
+    """Raises the process's forwarding thread (testpmd's lcore 1, "rte-worker-1"; jvirtio's source, or for tx its
+    vhost-user connection thread, "vhost-user-acce[pt ...]") to SCHED_FIFO 1, so that other work on the machine cannot
+    take its core (the kernel still leaves others 5%: sched_rt_runtime_us). Returns the thread's name, or "none"."""
+    names = {}
     for task in sorted(os.listdir(f"/proc/{pid}/task")):
         try:
-            name = open(f"/proc/{pid}/task/{task}/comm").read().strip()
+            names[task] = open(f"/proc/{pid}/task/{task}/comm").read().strip()
         except OSError:
             continue
-        if WORKERS.search(name):
-            subprocess.run(["chrt", "-f", "-p", "1", task], check=False)
-            return name
+    for pattern in WORKERS:
+        for task, name in names.items():
+            if pattern.search(name):
+                subprocess.run(["chrt", "-f", "-p", "1", task], check=False)
+                return name
     return "none"
 
 
