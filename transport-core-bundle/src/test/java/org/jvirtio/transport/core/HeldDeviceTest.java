@@ -12,8 +12,6 @@ import java.util.function.BooleanSupplier;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.jvirtio.api.VirtioFeature;
-import org.jvirtio.api.device.DeviceActivation;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
@@ -32,7 +30,7 @@ import org.jvirtio.vring.testkit.TestMemory;
  * same guest addresses.
  */
 class HeldDeviceTest {
-    private static final long FEATURES = VirtioFeature.bit(VirtioFeature.VERSION_1);
+    private static final long FEATURES = TwoQueueDevice.FEATURES;
     /** Shorter than the production bound, long enough that a busy machine does not take a slow plug for a hold. */
     private static final Duration BOUND = Duration.ofSeconds(2);
     /** A hang bound for the test, not a timing assertion. */
@@ -50,27 +48,7 @@ class HeldDeviceTest {
     private QueueService service;
 
     /** Serves queue 0 (the device serves one queue at a time): pops, blocks if told to, completes. */
-    private final VirtioDevice device = new VirtioDevice() {
-        @Override
-        public int deviceId() {
-            return 5;
-        }
-
-        @Override
-        public int queueCount() {
-            return 2;
-        }
-
-        @Override
-        public int queueMaxSize(int index) {
-            return 8;
-        }
-
-        @Override
-        public long offeredFeatures() {
-            return FEATURES;
-        }
-
+    private final VirtioDevice device = new TwoQueueDevice() {
         @Override
         public int configSize() {
             return 4;
@@ -79,14 +57,6 @@ class HeldDeviceTest {
         @Override
         public void readConfig(int offset, byte[] dst, int dstOffset, int length) {
             java.util.Arrays.fill(dst, dstOffset, dstOffset + length, (byte) 7);
-        }
-
-        @Override
-        public void writeConfig(int offset, byte[] src, int srcOffset, int length) {
-        }
-
-        @Override
-        public void activate(DeviceActivation a) {
         }
 
         @Override
@@ -115,9 +85,6 @@ class HeldDeviceTest {
             q.publishUsed();
         }
 
-        @Override
-        public void reset() {
-        }
     };
 
     private QueueService service(Duration bound) {

@@ -9,8 +9,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
-import org.jvirtio.api.VirtioFeature;
-import org.jvirtio.api.device.DeviceActivation;
 import org.jvirtio.api.device.VirtioDevice;
 import org.jvirtio.vring.DeviceVring;
 import org.jvirtio.vring.Vrings;
@@ -19,7 +17,7 @@ import org.jvirtio.vring.testkit.TestMemory;
 
 /** Serving queues without any register layout: plugging rings, kicks on workers, failures, stop. */
 class QueueServiceTest {
-    private static final long FEATURES = VirtioFeature.bit(VirtioFeature.VERSION_1);
+    private static final long FEATURES = TwoQueueDevice.FEATURES;
     private static final long PATIENCE_SECONDS = 30; // a hang bound, not a timing assertion
 
     private final TestMemory memory = new TestMemory(1 << 20);
@@ -29,44 +27,7 @@ class QueueServiceTest {
     private final LinkedBlockingQueue<String> failures = new LinkedBlockingQueue<>();
     private volatile boolean throwOnServe;
 
-    private final VirtioDevice device = new VirtioDevice() {
-        @Override
-        public int deviceId() {
-            return 5;
-        }
-
-        @Override
-        public int queueCount() {
-            return 2;
-        }
-
-        @Override
-        public int queueMaxSize(int index) {
-            return 8;
-        }
-
-        @Override
-        public long offeredFeatures() {
-            return FEATURES;
-        }
-
-        @Override
-        public int configSize() {
-            return 0;
-        }
-
-        @Override
-        public void readConfig(int offset, byte[] dst, int dstOffset, int length) {
-        }
-
-        @Override
-        public void writeConfig(int offset, byte[] src, int srcOffset, int length) {
-        }
-
-        @Override
-        public void activate(DeviceActivation a) {
-        }
-
+    private final VirtioDevice device = new TwoQueueDevice() {
         @Override
         public void queueNotified(int index) {
             servingThreads.add(Thread.currentThread());
@@ -77,9 +38,6 @@ class QueueServiceTest {
             }
         }
 
-        @Override
-        public void reset() {
-        }
     };
 
     private final QueueService service = new QueueService("test", device,
