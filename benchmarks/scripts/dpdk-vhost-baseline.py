@@ -373,9 +373,10 @@ def main():
                    help="before the measured front end, one front end connects for SECONDS of traffic and leaves "
                         "(then --pause); for every back end alike (a JVM compiles its data path meanwhile)")
     p.add_argument("--rt", action="store_true",
-                   help="once traffic flows, raise each side's forwarding thread to SCHED_FIFO 1 (testpmd's lcore 1, "
-                        "the vhost PMD's or jvirtio's source thread), so that builds or guests elsewhere on the "
-                        "machine cannot take their cores; runs.csv notes the threads raised")
+                   help="once the --warmup samples are over, raise each side's forwarding thread to SCHED_FIFO 1 "
+                        "(testpmd's lcore 1; jvirtio's source thread for rx, its vhost-user connection thread for tx), "
+                        "so that builds or guests elsewhere on the machine cannot take their cores; runs.csv notes "
+                        "the threads raised")
     p.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for builds/QEMU to end, in all")
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/dpdk-vhost-baseline")

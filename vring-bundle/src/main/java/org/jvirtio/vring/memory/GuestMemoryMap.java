@@ -144,9 +144,7 @@ public final class GuestMemoryMap implements GuestMemory {
      * is not mapped or straddles a boundary. Encoded in a long so that the hot path allocates nothing.
      */
     private long locate(long address, int width) {
-        // Inside the first region (nearly every access): one range check and no region search, as in
-        // firstRegionView. address >= firstStart >= 0, so firstEnd - address cannot overflow.
-        int r = address >= firstStart && width <= firstEnd - address ? 0 : regionOf(address);
+        int r = inFirstRegion(address, width) ? 0 : regionOf(address); // nearly every access: no search
         if (r < 0 || width > ends[r] - address) {
             return -1;
         }
@@ -246,13 +244,20 @@ public final class GuestMemoryMap implements GuestMemory {
     }
 
     /**
+     * Whether {@code [address, address + length)} lies in the first region: the one range check of the
+     * fast paths (nearly every access falls there), which then skip the region search. address >=
+     * firstStart >= 0, so firstEnd - address cannot overflow.
+     */
+    private boolean inFirstRegion(long address, int length) {
+        return address >= firstStart && length >= 0 && length <= firstEnd - address;
+    }
+
+    /**
      * The view of the first region that holds all of {@code [address, address + length)}, or null: the
-     * fast path of every bulk copy (a packet buffer, nearly always), which then costs one range check and
-     * no region search; an array copy then wraps no buffer. address >= firstStart >= 0, so
-     * firstEnd - address cannot overflow.
+     * fast path of every bulk copy (a packet buffer, nearly always); an array copy then wraps no buffer.
      */
     private ByteBuffer firstRegionView(long address, int length) {
-        if (address < firstStart || length < 0 || length > firstEnd - address) {
+        if (!inFirstRegion(address, length)) {
             return null;
         }
         long offset = address - firstStart;
