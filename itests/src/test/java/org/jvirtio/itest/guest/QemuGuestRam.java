@@ -43,6 +43,18 @@ final class QemuGuestRam {
         }
     }
 
+    /** {@link #allocatedBytes()}, or -1 if QEMU has exited (its descriptors are gone). */
+    long allocatedBytesIfRunning() throws IOException, InterruptedException {
+        try {
+            return allocatedBytes();
+        } catch (IOException e) {
+            if (Files.exists(descriptor)) {
+                throw e;
+            }
+            return -1;
+        }
+    }
+
     /** Bytes of host memory the memfd holds now ({@code st_blocks * block size}). */
     long allocatedBytes() throws IOException, InterruptedException {
         Process stat = new ProcessBuilder("stat", "-L", "--format=%b %B", descriptor.toString())
