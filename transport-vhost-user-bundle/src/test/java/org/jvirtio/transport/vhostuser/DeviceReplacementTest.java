@@ -90,6 +90,41 @@ class DeviceReplacementTest {
             assertThat(second.activations.get()).isEqualTo(10);
             assertThat(second.resets.get()).isEqualTo(10);
             assertThat(first.activations.get()).isEqualTo(11); // the first start, then every odd swap
+            assertThat(first.notifiedWhileStopped.get() + second.notifiedWhileStopped.get()).isZero();
+        }
+    }
+
+    /**
+     * A front end may kick at any time, also while the new device is starting: the kick waits for the
+     * start (a CI run once lost a whole batch to a device served before its activation had returned).
+     */
+    @Test
+    void aKickDuringTheSwapIsServedByTheNewDeviceOnceItHasStarted() throws Exception {
+        EchoDevice second = new EchoDevice(2);
+        java.util.concurrent.CountDownLatch startMayFinish = new java.util.concurrent.CountDownLatch(1);
+        second.activationGate = startMayFinish;
+        try (VhostUserFrontend fe = VhostUserFrontend.connect(socket, options(false))) {
+            Traffic traffic = new Traffic(fe, 0);
+            traffic.run(8);
+            CompletableFuture<Duration> replacing = CompletableFuture.supplyAsync(
+                    () -> backend.replaceDevice(second, Duration.ofSeconds(10)));
+            int firstSerial;
+            try {
+                assertThat(second.atActivation.tryAcquire(10, TimeUnit.SECONDS)).as("the swap under way").isTrue();
+                firstSerial = traffic.add(4);
+                traffic.kick();
+                fe.kick(0); // kicked whether or not the ring asked for it
+                Thread.sleep(100); // time for the ring's thread to serve the kick (it must not yet)
+                assertThat(second.notifiedWhileStopped).as("the new device served before it started").hasValue(0);
+                assertThat(first.notifiedWhileStopped).as("the old device served after its reset").hasValue(0);
+            } finally {
+                startMayFinish.countDown();
+            }
+            assertThat(replacing.get(10, TimeUnit.SECONDS)).isPositive();
+            traffic.awaitEchoes(4, firstSerial);
+            assertThat(second.served).hasValue(4);
+            assertThat(first.served).hasValue(8);
+            assertThat(first.notifiedWhileStopped.get() + second.notifiedWhileStopped.get()).isZero();
         }
     }
 

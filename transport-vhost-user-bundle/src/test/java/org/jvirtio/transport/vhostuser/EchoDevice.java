@@ -24,6 +24,14 @@ public final class EchoDevice extends AbstractVirtioDevice {
     public final AtomicInteger activations = new AtomicInteger();
     public final AtomicInteger resets = new AtomicInteger();
     public final AtomicInteger served = new AtomicInteger();
+    /** Calls of {@code queueNotified} before the device started or after its reset: a transport's fault. */
+    public final AtomicInteger notifiedWhileStopped = new AtomicInteger();
+    /**
+     * While set, {@code onActivate} waits for the latch before it starts, as a device whose backend is
+     * slow to open; it releases {@link #atActivation} on getting there.
+     */
+    volatile java.util.concurrent.CountDownLatch activationGate;
+    final java.util.concurrent.Semaphore atActivation = new java.util.concurrent.Semaphore(0);
     public volatile boolean hold;
     /**
      * While set, the device stops before each completion until the latch opens, as one busy with a
@@ -83,6 +91,11 @@ public final class EchoDevice extends AbstractVirtioDevice {
 
     @Override
     protected void onActivate(long features, DeviceActivation activation) {
+        java.util.concurrent.CountDownLatch gate = activationGate;
+        if (gate != null) {
+            atActivation.release();
+            awaitUninterruptibly(gate);
+        }
         this.activation = activation;
         chains = new DescriptorChain[queueCount()];
         for (int i = 0; i < chains.length; i++) {
@@ -134,6 +147,10 @@ public final class EchoDevice extends AbstractVirtioDevice {
 
     @Override
     public void queueNotified(int index) {
+        if (!isActive()) {
+            notifiedWhileStopped.incrementAndGet();
+            return;
+        }
         DeviceQueue queue = activation.queue(index);
         DescriptorChain chain = chains[index];
         do {

@@ -34,7 +34,8 @@ import org.jvirtio.vring.memory.SwappableGuestMemory;
  * in {@code queueNotified}, holding the ring's serve lock (shared by all rings of a device that serves
  * queues one at a time). To change a ring, the message thread pauses its slot (the device finds no new
  * chain and returns), takes the serve lock, changes it, resumes and kicks the ring itself
- * ({@link #quiesced}). Lock order: connection lock, then serve locks; a ring thread never takes the
+ * ({@link #quiesced}); a kick read while the slot is paused does not call the device at all, so a
+ * replaced device is never served before its start or after its reset. Lock order: connection lock, then serve locks; a ring thread never takes the
  * connection lock while it holds its serve lock.
  *
  * <p><b>When old memory is unmapped.</b> A memory-table change installs the new map in the
@@ -256,6 +257,11 @@ public final class Connection implements Runnable {
             }
             if (ring.slot.vring() == null) {
                 return null; // stopped or disabled: the kick is dropped; starting the ring re-kicks it
+            }
+            if (ring.slot.isPaused()) {
+                // A change in progress (a replacement between one device's reset and the next one's
+                // start): the device is not called, and resuming re-kicks the ring.
+                return null;
             }
             try {
                 device.queueNotified(ring.index);

@@ -63,6 +63,10 @@ public final class QueueSlot implements DeviceQueue {
         paused = false;
     }
 
+    boolean isPaused() {
+        return paused;
+    }
+
     /** Takes the ring out; the slot then looks empty. */
     DeviceVring unplug() {
         DeviceVring ring = vring;
