@@ -34,7 +34,7 @@ The number of a run is the front end's own rate (Tx-pps for tx, Rx-pps for rx), 
 whichever back end serves: the mean of the --seconds full 1-s samples that follow the first non-zero one
 (that one is partial). For the dpdk back end its own rate (Rx-pps / Tx-pps) is recorded as a cross-check.
 --rt: once the --warmup samples are over, each side's forwarding thread runs at SCHED_FIFO 1 (chrt; jvirtio's:
-net-source for rx, the vhost-user connection thread that serves the rings for tx), so that other
+net-source for rx, the thread of the transmit ring for tx), so that other
 work on the machine gets at most the kernel's 5% RT leftover of those cores; the same for both back ends. (Not
 earlier: a JVM's compiler threads share the back end's core and would get no more than those 5% either.)
 --warm-connection SECONDS: before the measured front end, another connects, moves traffic for SECONDS and leaves;
@@ -251,26 +251,32 @@ def warm_up(a, be, fe_cmd, idx, tag):
             time.sleep(a.pause)
 
 
-# A forwarding thread, by name, best first: testpmd's lcore 1, jvirtio's source; else the vhost-user thread that
-# serves jvirtio's rings (the tx direction: the device's transmit queue runs on the connection's thread).
-WORKERS = [re.compile(r"rte-worker|lcore-worker|net-source"), re.compile(r"vhost-user")]
+# A forwarding thread, by name, best first: testpmd's lcore 1, jvirtio's source; else one of jvirtio's vhost-user
+# threads (the tx direction: the device's transmit queue is served on its ring's thread, "vhost-user-queue NAME #1").
+WORKERS = [re.compile(r"rte-worker|lcore-worker|net-source"), re.compile(r"vhost-user-queu")]
 
 
 def realtime(pid):
-    """Raises the process's forwarding thread (testpmd's lcore 1, "rte-worker-1"; jvirtio's source, or for tx its
-    vhost-user connection thread, "vhost-user-acce[pt ...]") to SCHED_FIFO 1, so that other work on the machine cannot
-    take its core (the kernel still leaves others 5%: sched_rt_runtime_us). Returns the thread's name, or "none"."""
-    names = {}
-    for task in sorted(os.listdir(f"/proc/{pid}/task")):
+    """Raises the process's forwarding thread (testpmd's lcore 1, "rte-worker-1"; jvirtio's source, or for tx the
+    thread of its transmit ring) to SCHED_FIFO 1, so that other work on the machine cannot take its core (the kernel
+    still leaves others 5%: sched_rt_runtime_us). Of the threads a pattern matches, the one that has used the most
+    CPU: the kernel's thread names stop at 15 characters, so the rings' threads all read "vhost-user-queu", and only
+    the transmit ring's is busy. Returns the thread's name, or "none"."""
+    threads = []
+    for task in os.listdir(f"/proc/{pid}/task"):
         try:
-            names[task] = open(f"/proc/{pid}/task/{task}/comm").read().strip()
+            name = open(f"/proc/{pid}/task/{task}/comm").read().strip()
+            stat = open(f"/proc/{pid}/task/{task}/stat").read()
         except OSError:
             continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        threads.append((int(fields[11]) + int(fields[12]), task, name))   # utime + stime
     for pattern in WORKERS:
-        for task, name in names.items():
-            if pattern.search(name):
-                subprocess.run(["chrt", "-f", "-p", "1", task], check=False)
-                return name
+        matching = sorted((t for t in threads if pattern.search(t[2])), reverse=True)
+        if matching:
+            _, task, name = matching[0]
+            subprocess.run(["chrt", "-f", "-p", "1", task], check=False)
+            return name
     return "none"
 
 
@@ -374,7 +380,7 @@ def main():
                         "(then --pause); for every back end alike (a JVM compiles its data path meanwhile)")
     p.add_argument("--rt", action="store_true",
                    help="once the --warmup samples are over, raise each side's forwarding thread to SCHED_FIFO 1 "
-                        "(testpmd's lcore 1; jvirtio's source thread for rx, its vhost-user connection thread for tx), "
+                        "(testpmd's lcore 1; jvirtio's source thread for rx, its transmit ring's thread for tx), "
                         "so that builds or guests elsewhere on the machine cannot take their cores; runs.csv notes "
                         "the threads raised")
     p.add_argument("--quiet-wait", type=float, default=300, help="seconds to wait for builds/QEMU to end, in all")
