@@ -22,7 +22,9 @@ queue waits for a kick; its source thread finds the ring full and parks 50 us at
 Before the measured rounds each pair runs --warm-slots unmeasured slots (the JVM compiles its data path there).
 Rounds alternate the order (dpdk, jvirtio), (jvirtio, dpdk), ... so that a drift of the host favours neither; each
 round gives one paired ratio jvirtio/dpdk from two adjacent slots. Prints every slot, then per configuration the
-medians, the ratio of medians and the median of the paired ratios.
+medians, the ratio of medians and the median of the paired ratios. --extra-jar NAME=JAR adds another jvirtio build
+as a third pair (the order then rotates: dpdk, jvirtio, NAME; jvirtio, NAME, dpdk; ...), for before/after
+comparisons under the same host.
 --rt: after the warm slots, each process's forwarding thread (as dpdk-vhost-baseline.py finds it) runs at
 SCHED_FIFO 1, so that other work on the machine gets at most the kernel's 5% RT leftover of those cores.
 """
@@ -126,19 +128,19 @@ STOPPED = re.compile(r"^\s*(testpmd>\s*)?Done\.")
 class Pair:
     """One back end (dpdk or jvirtio) with its own front end, started once and kept."""
 
-    def __init__(self, a, backend, direction, size, tag):
+    def __init__(self, a, backend, direction, size, tag, number=0, jar=None):
         self.backend = backend
         pid = os.getpid()
         self.sock = os.path.join(a.out, f"alt-{backend}-{pid}.sock")
         if os.path.exists(self.sock):
             os.unlink(self.sock)
         fe_mode, be_mode = ("txonly", "rxonly") if direction == "tx" else ("rxonly", "txonly")
-        self.prefixes = [f"a{backend[0]}b{pid}", f"a{backend[0]}f{pid}"]
+        self.prefixes = [f"a{number}b{pid}", f"a{number}f{pid}"]
         if backend == "dpdk":
             cmd = interactive(baseline.testpmd_cmd(a, a.be_cpu, self.prefixes[0],
                                                    f"net_vhost0,iface={self.sock},queues=1", be_mode, size))
         else:
-            cmd = ["taskset", "-c", str(a.be_cpu), "java", "-cp", os.path.abspath(a.jar),
+            cmd = ["taskset", "-c", str(a.be_cpu), "java", "-cp", os.path.abspath(jar or a.jar),
                    "org.jvirtio.benchmarks.NetBackEndMain", "--socket", self.sock] + \
                   (["--backend", "sink"] if direction == "tx" else ["--backend", "source", "--size", str(size)])
         self.be = Interactive(f"{backend} back end", cmd, os.path.join(a.out, f"{tag}-{backend}.be.log"))
@@ -196,17 +198,18 @@ def run_config(a, direction, size, w, rows):
     tag = f"{direction}-{size}"
     pairs = {}
     try:
-        for b in ("dpdk", "jvirtio"):
-            pairs[b] = Pair(a, b, direction, size, tag)
+        for number, b in enumerate(a.backends):
+            pairs[b] = Pair(a, b, direction, size, tag, number, a.jars.get(b))
         for k in range(a.warm_slots):
-            for b in ("jvirtio", "dpdk"):
+            for b in reversed(a.backends):
                 mpps, _ = pairs[b].slot(a)
                 print(f"  warm {k + 1} {b:7} {direction} {size:5}: {mpps:.2f} Mpps", flush=True)
                 time.sleep(a.pause)
         rt = " ".join(f"{b}:{p.raise_priority()}" for b, p in pairs.items()) if a.rt else ""
         slots = 0
         for r in range(1, a.rounds + 1):
-            order = ("dpdk", "jvirtio") if r % 2 else ("jvirtio", "dpdk")
+            shift = (r - 1) % len(a.backends)
+            order = a.backends[shift:] + a.backends[:shift]   # two back ends: (dpdk, jvirtio), then (jvirtio, dpdk)
             for b in order:
                 quiet = baseline.quiet_now()
                 mpps, counted = pairs[b].slot(a)
@@ -225,21 +228,22 @@ def run_config(a, direction, size, w, rows):
             p.close()
 
 
-def summary(rows, configs):
-    print("| direction | size | dpdk Mpps per round | jvirtio Mpps per round | dpdk median | jvirtio median "
+def summary(rows, configs, backends):
+    print("| direction | size | back end | DPDK Mpps per round | its Mpps per round | DPDK median | its median "
           "| ratio of medians | paired ratios | median paired ratio |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (d, s) in configs:
         by = {b: {x["round"]: x["mpps"] for x in rows if (x["direction"], x["size"], x["backend"]) == (d, s, b)}
-              for b in ("dpdk", "jvirtio")}
-        if not by["dpdk"] or not by["jvirtio"]:
-            continue
-        md, mj = statistics.median(by["dpdk"].values()), statistics.median(by["jvirtio"].values())
-        paired = [by["jvirtio"][r] / by["dpdk"][r] for r in by["jvirtio"] if by["dpdk"].get(r)]
-        print(f"| {d} | {s} | " + ", ".join("%.2f" % v for v in by["dpdk"].values()) + " | "
-              + ", ".join("%.2f" % v for v in by["jvirtio"].values())
-              + f" | **{md:.2f}** | **{mj:.2f}** | **{mj / md:.2f}** | "
-              + ", ".join("%.2f" % v for v in paired) + f" | **{statistics.median(paired):.2f}** |")
+              for b in backends}
+        for b in backends[1:]:
+            if not by["dpdk"] or not by[b]:
+                continue
+            md, mj = statistics.median(by["dpdk"].values()), statistics.median(by[b].values())
+            paired = [by[b][r] / by["dpdk"][r] for r in by[b] if by["dpdk"].get(r)]
+            print(f"| {d} | {s} | {b} | " + ", ".join("%.2f" % v for v in by["dpdk"].values()) + " | "
+                  + ", ".join("%.2f" % v for v in by[b].values())
+                  + f" | **{md:.2f}** | **{mj:.2f}** | **{mj / md:.2f}** | "
+                  + ", ".join("%.2f" % v for v in paired) + f" | **{statistics.median(paired):.2f}** |")
 
 
 def main():
@@ -260,6 +264,9 @@ def main():
     p.add_argument("--setup-hugepages", action="store_true")
     p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
     p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
+    p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
+                   help="another jvirtio build as back end NAME, a third pair taking turns with the two (a before/after "
+                        "comparison); its paired ratios are against DPDK's slots of the same round")
     p.add_argument("--rt", action="store_true", help="SCHED_FIFO 1 for the forwarding threads after the warm slots")
     p.add_argument("--start-timeout", type=int, default=30)
     p.add_argument("--out", default="/tmp/net-alternating")
@@ -269,6 +276,8 @@ def main():
     if not os.path.exists(a.jar):
         sys.exit(f"{a.jar} not found: mvn -o -B -ntp -pl benchmarks -am package -DskipTests")
     os.makedirs(a.out, exist_ok=True)
+    a.jars = dict(x.split("=", 1) for x in a.extra_jar)
+    a.backends = ["dpdk", "jvirtio"] + [n for n in a.jars if n not in ("dpdk", "jvirtio")]
     undo = (lambda: None) if a.mem == "nohuge" else hugepages(a)
     configs = [(d, int(s)) for d in a.directions.split(",") for s in a.sizes.split(",")]
     rows = []
@@ -284,16 +293,16 @@ def main():
     finally:
         undo()
     print(f"\n{len(rows)} slots, raw: {csv_path}\n")
-    summary(rows, configs)
+    summary(rows, configs, a.backends)
 
 
 def hugepages(a):
-    """Three testpmd processes of -m MiB: baseline.hugepages reserves for two, so ask it for 3/2 as much."""
+    """One testpmd of -m MiB per pair and DPDK's back end: baseline.hugepages reserves for two."""
     class Scaled:
         pass
     s = Scaled()
     s.__dict__.update(vars(a))
-    s.m = a.m * 3 // 2
+    s.m = a.m * (len(a.backends) + 1) // 2
     return baseline.hugepages(s)
 
 
