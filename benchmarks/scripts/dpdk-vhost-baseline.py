@@ -351,6 +351,18 @@ def table_from_csv(paths):
     table(results, backends, configs)
 
 
+def add_machine_options(p):
+    """Where the processes run and what they are: cores, DPDK memory, the testpmd binary, jvirtio's jar (shared
+    with net-alternating.py)."""
+    p.add_argument("--fe-cpu", type=int, default=0)
+    p.add_argument("--be-cpu", type=int, default=1)
+    p.add_argument("--mem", choices=["huge", "nohuge"], default="huge")
+    p.add_argument("-m", type=int, default=1024, help="MiB of DPDK memory per testpmd process")
+    p.add_argument("--setup-hugepages", action="store_true")
+    p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
+    p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", default="dpdk", help="comma list of dpdk, jvirtio (and --extra-jar names); "
@@ -364,13 +376,7 @@ def main():
     p.add_argument("--pause", type=float, default=10, help="cool-down seconds before each run")
     p.add_argument("--warmup", type=int, default=0, help="1-s samples skipped before the --seconds window, for every "
                    "back end alike (a JVM back end interprets and compiles during its first seconds)")
-    p.add_argument("--fe-cpu", type=int, default=0)
-    p.add_argument("--be-cpu", type=int, default=1)
-    p.add_argument("--mem", choices=["huge", "nohuge"], default="huge")
-    p.add_argument("-m", type=int, default=1024, help="MiB of DPDK memory per process")
-    p.add_argument("--setup-hugepages", action="store_true")
-    p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
-    p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
+    add_machine_options(p)
     p.add_argument("--jvirtio-cmd", help="back end command template with {jar} {sock} {size} {cpu}")
     p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
                    help="another jvirtio build as back end NAME (must start with 'jvirtio'), e.g. an older commit's "

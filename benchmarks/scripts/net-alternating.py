@@ -257,13 +257,7 @@ def main():
     p.add_argument("--pause", type=float, default=5, help="idle seconds after each --burst slots (the machine "
                    "throttles when both cores spin for more than ~10 s)")
     p.add_argument("--burst", type=int, default=4, help="measured slots back to back between pauses")
-    p.add_argument("--fe-cpu", type=int, default=0)
-    p.add_argument("--be-cpu", type=int, default=1)
-    p.add_argument("--mem", choices=["huge", "nohuge"], default="huge")
-    p.add_argument("-m", type=int, default=1024, help="MiB of DPDK memory per testpmd (three of them)")
-    p.add_argument("--setup-hugepages", action="store_true")
-    p.add_argument("--testpmd", default=shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd")
-    p.add_argument("--jar", default="benchmarks/target/benchmarks.jar", help="holds NetBackEndMain")
+    baseline.add_machine_options(p)
     p.add_argument("--extra-jar", action="append", default=[], metavar="NAME=JAR",
                    help="another jvirtio build as back end NAME, a third pair taking turns with the two (a before/after "
                         "comparison); its paired ratios are against DPDK's slots of the same round")
