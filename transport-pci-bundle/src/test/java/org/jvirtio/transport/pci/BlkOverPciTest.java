@@ -246,7 +246,9 @@ class BlkOverPciTest {
         assertThat(after.completed()).isEqualTo(2 * requests + 1);
         assertThat(after.bytesRead()).isEqualTo(s.bytesRead() + BlockProtocol.HEADER_BYTES + sector);
         assertThat(after.bytesWritten()).isEqualTo(s.bytesWritten() + 1);
-        assertThat(after.kicks()).isGreaterThan(s.kicks());
+        // not necessarily a new kick: the worker DRIVER_OK starts may still be serving when the request
+        // arrives, with notifications suppressed, and take it without one
+        assertThat(after.kicks()).isGreaterThanOrEqualTo(s.kicks());
     }
 
     // ---- requests ----
