@@ -17,6 +17,11 @@ import org.jvirtio.api.queue.QueueError;
  * nothing, the device's loop returns and the lock is soon free. Plugging a ring does not resume a paused
  * queue; the transport says when with {@link #resume()}.
  *
+ * <p>It counts what passes through it in its {@link #counters()}, which live as long as the queue
+ * (across rings): chains taken and bytes they offer, chains given back and bytes written, publications
+ * the driver asked not to be notified of; the transport adds kicks, interrupts and errors. Counting
+ * allocates nothing and takes no lock.
+ *
  * @since 1.2
  */
 public final class PluggableQueue implements DeviceQueue {
@@ -29,9 +34,25 @@ public final class PluggableQueue implements DeviceQueue {
     private volatile DeviceVring vring;
     /** Volatile: set by the transport without the serve lock, so that a serving device sees it and returns. */
     private volatile boolean paused;
+    private final QueueCounters counters = new QueueCounters();
+    /**
+     * Completions since the last publish (the server's, like the ring): a publish after some that
+     * interrupts nobody was suppressed.
+     */
+    private int unpublished;
 
     public PluggableQueue(Object serveLock) {
         this.serveLock = serveLock;
+    }
+
+    /**
+     * This queue's counters, for as long as the queue exists (rings plugged in and pulled out, resets
+     * of the queue or the device do not clear them).
+     *
+     * @since 1.3
+     */
+    public QueueCounters counters() {
+        return counters;
     }
 
     @Override
@@ -46,6 +67,7 @@ public final class PluggableQueue implements DeviceQueue {
 
     /** Serves {@code ring} from now on; the caller holds the serve lock. */
     public void plug(DeviceVring ring) {
+        unpublished = 0; // completions on a ring pulled out were dropped, not suppressed
         vring = ring;
     }
 
@@ -93,7 +115,12 @@ public final class PluggableQueue implements DeviceQueue {
             throw new IllegalArgumentException("use a chain from this queue's newChain(): " + chain);
         }
         // a new ring after QueueReset or reset gets chain views that fit its size (allocates once per ring)
-        return ring.pop(((RingChainView) chain).on(ring));
+        DescriptorChain inner = ((RingChainView) chain).on(ring);
+        if (!ring.pop(inner)) {
+            return false;
+        }
+        counters.popped(inner.readableBytes());
+        return true;
     }
 
     @Override
@@ -107,13 +134,23 @@ public final class PluggableQueue implements DeviceQueue {
         DeviceVring ring = vring;
         if (ring != null) {
             ring.addUsed(head, ringSlots, writtenLength);
+            counters.completed(writtenLength);
+            unpublished++;
         }
     }
 
     @Override
     public boolean publishUsed() {
         DeviceVring ring = vring;
-        return ring != null && ring.publishUsed();
+        if (ring == null) {
+            return false;
+        }
+        boolean notify = ring.publishUsed();
+        if (!notify && unpublished > 0) {
+            counters.suppressed();
+        }
+        unpublished = 0;
+        return notify;
     }
 
     @Override

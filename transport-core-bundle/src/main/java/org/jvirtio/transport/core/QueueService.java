@@ -22,6 +22,13 @@ import org.jvirtio.vring.VringSetupException;
  * serializes configuration access with serving). A queue whose ring reports a driver error, or whose
  * device throws, is reported once per serve to the transport's {@link Failure} (DEVICE_NEEDS_RESET).
  *
+ * <p><b>Counters.</b> Each queue's {@link PluggableQueue#counters()} count chains, completions, bytes and
+ * suppressed notifications as the device serves it, and here each failure reported for it (a ring
+ * error, the device throwing while serving it, a ring that cannot be rebuilt; a device held past the
+ * bound is the transport's to count). The transport counts the driver's kicks and the interrupts it
+ * delivers on the same counters. They belong to the queue, not to an activation: a reset does not clear
+ * them.
+ *
  * <p>Threads: every method but {@link #pauseAll()} is called by the transport's register thread; the
  * workers never call back into it. The register thread changes a ring only holding the queue's serve
  * lock, after pausing the queue so that the device returns soon.
@@ -228,6 +235,7 @@ public final class QueueService {
         }
         resume(index);
         if (problem[0] != null) {
+            plug.counters().failed();
             failure.queueFailed(index, problem[0], true);
         }
         return !kept[0];
@@ -491,7 +499,13 @@ public final class QueueService {
                 byDriver = true;
             }
         }
-        if (broken != null && stop == stops) {
+        if (broken == null) {
+            return;
+        }
+        // counted even when a reset overtook this serve (the queue did break), and before the report,
+        // so that whoever learns of DEVICE_NEEDS_RESET from it finds the error counted
+        plug.counters().failed();
+        if (stop == stops) {
             failure.queueFailed(index, broken, byDriver);
         }
     }

@@ -6,5 +6,5 @@
  * VMM can embed it in-process or a proxy can serve it from a PCI BAR.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.1.0")
+@org.osgi.annotation.versioning.Version("1.2.0")
 package org.jvirtio.transport.mmio;

@@ -5,6 +5,7 @@ import static org.jvirtio.transport.mmio.MmioRegister.*;
 
 import org.jvirtio.api.DeviceStatus;
 import org.jvirtio.api.VirtioFeature;
+import org.jvirtio.api.management.QueueStatistics;
 import org.jvirtio.api.queue.DriverQueue;
 import org.jvirtio.device.blk.BlockConfigSpace;
 import org.jvirtio.device.blk.request.BlockProtocol;
@@ -312,6 +313,12 @@ class UntrustedDriverTest {
             driver.memory.map().putShort(config.driverArea() + 2, (short) 1000);
             driver.write32(QUEUE_NOTIFY, 0);
             assertNeedsResetThenRecovers(driver);
+            // counted once on the queue that broke (the reset waited for its worker); the write and the
+            // read after it were served
+            QueueStatistics stats = driver.transport.queueStatistics(0);
+            assertThat(stats.errors()).isEqualTo(1);
+            assertThat(stats.chains()).isEqualTo(2);
+            assertThat(stats.completed()).isEqualTo(2);
         }
     }
 

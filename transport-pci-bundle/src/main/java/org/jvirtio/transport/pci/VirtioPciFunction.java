@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.management.QueueStatistics;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.pci.internal.PciRegisters;
@@ -126,6 +127,17 @@ public final class VirtioPciFunction implements PciFunction {
         Map<String, Long> out = new LinkedHashMap<>(registers.faults().snapshot());
         out.put("msi-messages", registers.interrupts().messages());
         return out;
+    }
+
+    /**
+     * Queue {@code index}'s counters (chains, completions, bytes, kicks, interrupts, suppressed
+     * notifications, errors) since this function was built: a device reset does not clear them. Zeros
+     * ({@link QueueStatistics#NONE}) for a queue the device does not have. Read from any thread.
+     *
+     * @since 1.1
+     */
+    public QueueStatistics queueStatistics(int index) {
+        return registers.lifecycle().statistics(index);
     }
 
     @Override

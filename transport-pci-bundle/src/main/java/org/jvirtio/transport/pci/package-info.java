@@ -4,5 +4,5 @@
  * ({@link org.jvirtio.transport.pci.proxy}) serves to a VMM.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.jvirtio.transport.pci;

@@ -320,6 +320,11 @@ class UntrustedDriverTest {
                 new RecordingInterrupts.Msi(ModernDriver.MSI_ADDRESS, ModernDriver.MSI_DATA_BASE));
         assertThat(fn.deviceStatus() & DeviceStatus.DEVICE_NEEDS_RESET).isNotZero();
         assertThat(counter("queue-broken")).isEqualTo(1);
+        // counted on the queue that broke before the reset was signalled; no chain was taken from it
+        assertThat(fn.queueStatistics(0).errors()).isEqualTo(1);
+        assertThat(fn.queueStatistics(0).chains()).isZero();
+        assertThat(fn.queueStatistics(0).kicks()).isEqualTo(1);
+        assertThat(fn.queueStatistics(1).errors()).as("the other queue").isZero();
     }
 
     private long readDriverArea(int q) {
@@ -335,6 +340,9 @@ class UntrustedDriverTest {
         assertThat(interrupts.nextMsi()).isEqualTo(new RecordingInterrupts.Msi(ModernDriver.MSI_ADDRESS,
                 ModernDriver.MSI_DATA_BASE));
         assertThat(fn.deviceStatus() & DeviceStatus.DEVICE_NEEDS_RESET).isNotZero();
+        // on the queue the device failed serving: 1, or 0 if it served queue 0 first (the kick DRIVER_OK
+        // gives every queue) and failed there; after that failure its queues are paused
+        assertThat(fn.queueStatistics(0).errors() + fn.queueStatistics(1).errors()).as("one failure").isEqualTo(1);
     }
 
     // ---- MSI-X ----

@@ -185,10 +185,15 @@ public final class MmioTransport implements ServedDevice {
         return d == null ? 0 : d.queueCount();
     }
 
-    /** The register model keeps no per-queue counters: its counters are in {@link #deviceCounters()}. */
+    /**
+     * Queue {@code index}'s counters as the window's register model keeps them, since the slot's
+     * function was built (a reset by the driver does not clear them); zeros while the window has no
+     * register model or for a queue the device does not have.
+     */
     @Override
     public QueueStatistics queueStatistics(int index) {
-        return QueueStatistics.NONE;
+        VirtioMmioTransport t = window == null ? null : window.transport();
+        return t == null ? QueueStatistics.NONE : t.queueStatistics(index);
     }
 
     /**

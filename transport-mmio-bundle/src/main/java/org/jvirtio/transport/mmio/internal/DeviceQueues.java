@@ -9,7 +9,9 @@ import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.PluggableQueue;
 import org.jvirtio.vring.QueueConfig;
+import org.jvirtio.vring.QueueCounters;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
@@ -148,9 +150,19 @@ public final class DeviceQueues {
         service.start();
     }
 
-    /** The driver notified queue {@code index} (which exists): wakes its worker. */
+    /** The driver notified queue {@code index} (which exists): counts it and wakes its worker. */
     public void kick(int index) {
+        service.queue(index).counters().kicked(); // under the register lock: one writer at a time
         service.kick(index);
+    }
+
+    /**
+     * Queue {@code index}'s counters, or null if the device has no such queue. They live as long as
+     * the transport: a reset does not clear them.
+     */
+    public QueueCounters counters(int index) {
+        PluggableQueue queue = service.queue(index);
+        return queue == null ? null : queue.counters();
     }
 
     /** From now on no queue offers a chain (DEVICE_NEEDS_RESET); any thread. */

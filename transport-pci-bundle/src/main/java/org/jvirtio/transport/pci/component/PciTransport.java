@@ -174,10 +174,15 @@ public final class PciTransport implements ServedDevice {
         return d == null ? 0 : d.queueCount();
     }
 
-    /** The register model keeps no per-queue counters yet: its transport counters are in {@link #deviceCounters()}. */
+    /**
+     * Queue {@code index}'s counters as the function's register model keeps them, since the function
+     * was built (a reset by the driver does not clear them); zeros while no function is built or for a
+     * queue the device does not have.
+     */
     @Override
     public QueueStatistics queueStatistics(int index) {
-        return QueueStatistics.NONE;
+        VirtioPciFunction f = member == null ? null : member.function;
+        return f == null ? QueueStatistics.NONE : f.queueStatistics(index);
     }
 
     /** The device's counters, then the register model's ({@code pci.*}) and the proxy channel's ({@code proxy.*}). */

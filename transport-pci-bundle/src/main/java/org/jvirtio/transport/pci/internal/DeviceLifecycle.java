@@ -11,6 +11,7 @@ import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.device.DeviceActivation;
 import org.jvirtio.api.device.DriverNotifier;
 import org.jvirtio.api.device.VirtioDevice;
+import org.jvirtio.api.management.QueueStatistics;
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.transport.core.FeatureWindows;
@@ -18,6 +19,7 @@ import org.jvirtio.transport.core.QueueService;
 import org.jvirtio.transport.core.QueueSetup;
 import org.jvirtio.transport.core.StatusMachine;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.PluggableQueue;
 import org.jvirtio.vring.VringSetupException;
 import org.jvirtio.vring.Vrings;
 
@@ -296,9 +298,22 @@ public final class DeviceLifecycle {
 
     /** The driver notified queue {@code index}: handed to the queue's worker, never served here. */
     public void kick(int index) {
-        if (!queues.kick(index)) {
+        PluggableQueue queue = queues.queue(index);
+        if (queue == null) {
             faults.record(Fault.NOTIFY_UNKNOWN_QUEUE, "queue " + index + " of " + setups.length);
+            return;
         }
+        queue.counters().kicked(); // the register thread is the kicks' one writer
+        queues.kick(index);
+    }
+
+    /**
+     * Queue {@code index}'s counters since the function was built (a reset does not clear them), or
+     * {@link QueueStatistics#NONE} if the device has no such queue; any thread.
+     */
+    public QueueStatistics statistics(int index) {
+        PluggableQueue queue = queues.queue(index);
+        return queue == null ? QueueStatistics.NONE : queue.counters().snapshot();
     }
 
     // ------------------------------------------------------------------ configuration space
@@ -408,6 +423,8 @@ public final class DeviceLifecycle {
         @Override
         public void notifyUsed(int index) {
             if (active && index >= 0 && index < setups.length) {
+                // counted by the queue's server, which is who notifies for it (see QueueCounters)
+                queues.queue(index).counters().interrupted();
                 sink.queueInterrupt(index);
             }
         }

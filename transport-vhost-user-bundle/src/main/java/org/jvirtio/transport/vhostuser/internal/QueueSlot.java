@@ -4,6 +4,7 @@ import org.jvirtio.api.queue.DescriptorChain;
 import org.jvirtio.api.queue.DeviceQueue;
 import org.jvirtio.api.queue.QueueError;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.QueueCounters;
 import org.jvirtio.vring.RingChainView;
 
 /**

@@ -3,6 +3,7 @@ package org.jvirtio.transport.vhostuser.internal;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import org.jvirtio.api.management.QueueStatistics;
+import org.jvirtio.vring.QueueCounters;
 
 /** The counters of every ring a back end served, by ring index, created when a ring is first set up. */
 public final class RingCounters {

@@ -2,6 +2,7 @@ package org.jvirtio.transport.vhostuser.internal;
 
 import org.jvirtio.nativeio.EventFd;
 import org.jvirtio.vring.DeviceVring;
+import org.jvirtio.vring.QueueCounters;
 
 /**
  * What the front end told the back end about one ring, as plain state (habit 1): size, the three

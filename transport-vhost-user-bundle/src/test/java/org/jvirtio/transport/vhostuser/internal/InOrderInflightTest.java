@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.jvirtio.api.VirtioFeature;
 import org.jvirtio.api.queue.DescriptorChain;
+import org.jvirtio.vring.QueueCounters;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
