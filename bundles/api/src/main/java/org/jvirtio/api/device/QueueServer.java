@@ -8,7 +8,8 @@ import org.jvirtio.api.queue.QueueError;
 
 /**
  * Serves one virtqueue the driver fills with requests, for device models: pops chains, has
- * {@link #handle} complete each, publishes the used entries every {@link #PUBLISH_EVERY} chains and at
+ * {@link #handle} complete each, publishes the used entries every {@link #PUBLISH_EVERY} chains (or as many
+ * as the device model asks for) and at
  * the end of a drained batch, then polls the ring for a while that adapts to the driver
  * ({@link AdaptivePoll}) before it sleeps until the next kick.
  *
@@ -22,8 +23,9 @@ import org.jvirtio.api.queue.QueueError;
  */
 public abstract class QueueServer {
     /**
-     * Completions made visible at once at the most: a driver that keeps many requests in flight starts
-     * reusing the first while the device serves the rest, instead of both sides taking turns.
+     * Completions made visible at once at the most, unless the device model says otherwise: a driver
+     * that keeps many requests in flight starts reusing the first while the device serves the rest,
+     * instead of both sides taking turns.
      */
     public static final int PUBLISH_EVERY = 8;
     /** The longest an idle server keeps polling the ring before it sleeps until the next kick. */
@@ -40,9 +42,26 @@ public abstract class QueueServer {
     private long sleptAt;
     private volatile boolean stopped;
     private boolean broken;
+    private final int publishEvery;
 
     /** @param name the queue in failure reasons, e.g. {@code virtio-blk queue 0} */
     protected QueueServer(int index, DeviceQueue queue, DriverNotifier notifier, String name) {
+        this(index, queue, notifier, name, PUBLISH_EVERY);
+    }
+
+    /**
+     * @param name         the queue in failure reasons, e.g. {@code virtio-blk queue 0}
+     * @param publishEvery completions made visible at once at the most (1 or more): a queue whose
+     *                     driver takes its buffers back in bursts and waits for nothing in particular (a
+     *                     network transmit queue) publishes less often, since every publication is a
+     *                     store to a line the driver reads and a look at one it writes
+     * @since 1.4
+     */
+    protected QueueServer(int index, DeviceQueue queue, DriverNotifier notifier, String name, int publishEvery) {
+        if (publishEvery < 1) {
+            throw new IllegalArgumentException("publishEvery must be at least 1: " + publishEvery);
+        }
+        this.publishEvery = publishEvery;
         this.index = index;
         this.queue = queue;
         this.chain = queue.newChain();
@@ -99,7 +118,7 @@ public abstract class QueueServer {
                 int unpublished = 0;
                 while (!stopped && queue.pop(chain)) {
                     queue.addUsed(chain, handle(chain));
-                    if (++unpublished == PUBLISH_EVERY) {
+                    if (++unpublished == publishEvery) {
                         publish();
                         unpublished = 0;
                     }

@@ -3,5 +3,5 @@
  * hands a device when the driver sets DRIVER_OK: negotiated features, queues, memory, interrupts.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.jvirtio.api.device;

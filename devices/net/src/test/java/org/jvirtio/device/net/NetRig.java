@@ -64,8 +64,8 @@ final class NetRig {
         drivers = new DriverQueue[queues];
         devices = new DeviceVring[queues];
         for (int q = 0; q < queues; q++) {
-            QueueConfig config = RingPlacement.place(memory, QUEUE_SIZE);
-            long indirect = RingPlacement.indirectArea(memory, QUEUE_SIZE, MAX_INDIRECT);
+            QueueConfig config = RingPlacement.place(memory, options.queueSize());
+            long indirect = RingPlacement.indirectArea(memory, options.queueSize(), MAX_INDIRECT);
             drivers[q] = Vrings.driver(config, f, memory.map(), indirect, MAX_INDIRECT);
             devices[q] = Vrings.device(config, f, deviceMemory.apply(memory.map()));
         }

@@ -14,7 +14,11 @@ abstract class QueueLoop extends QueueServer {
     final QueueMetrics metrics;
 
     QueueLoop(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics) {
-        super(index, queue, notifier, "virtio-net queue " + index);
+        this(index, queue, notifier, metrics, PUBLISH_EVERY);
+    }
+
+    QueueLoop(int index, DeviceQueue queue, DriverNotifier notifier, QueueMetrics metrics, int publishEvery) {
+        super(index, queue, notifier, "virtio-net queue " + index, publishEvery);
         this.metrics = metrics;
     }
 
