@@ -35,8 +35,8 @@ import org.jvirtio.vring.memory.SwappableGuestMemory;
  * queues one at a time). To change a ring, the message thread pauses its slot (the device finds no new
  * chain and returns), takes the serve lock, changes it, resumes and kicks the ring itself
  * ({@link #quiesced}); a kick read while the slot is paused does not call the device at all, so a
- * replaced device is never served before its start or after its reset. Lock order: connection lock, then serve locks; a ring thread never takes the
- * connection lock while it holds its serve lock.
+ * replaced device is never served before its start or after its reset. Lock order: connection lock,
+ * then serve locks; a ring thread never takes the connection lock while it holds its serve lock.
  *
  * <p><b>When old memory is unmapped.</b> A memory-table change installs the new map in the
  * {@link SwappableGuestMemory} and rebuilds every started ring over it (at its current positions). A
