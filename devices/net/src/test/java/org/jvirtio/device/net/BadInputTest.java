@@ -191,9 +191,9 @@ class BadInputTest {
     @ParameterizedTest(name = "packed={0}")
     @ValueSource(booleans = {false, true})
     void rxBufferThatCannotBeWrittenInTheMiddleOfABatch(boolean packed) throws Exception {
-        WriteRefusingMemory[] refusing = new WriteRefusingMemory[1];
+        InterceptingMemory[] refusing = new InterceptingMemory[1];
         rig = new NetRig(new CapturingBackend(), NetRig.options().mtu(MTU).build(), packed, 1L << NetFeatures.CTRL_RX,
-                m -> refusing[0] != null ? refusing[0] : (refusing[0] = new WriteRefusingMemory(m)));
+                m -> refusing[0] != null ? refusing[0] : (refusing[0] = new InterceptingMemory(m)));
         int[] tokens = {rig.postRx(0, 256), rig.postRx(0, 256), rig.postRx(0, 256)};
         refusing[0].refuseWritesAt(rig.rxBuffers.get(tokens[1])[0]);
         ByteBuffer[] batch = new ByteBuffer[3];

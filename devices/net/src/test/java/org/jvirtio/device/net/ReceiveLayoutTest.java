@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** The virtio-net header in front of received frames, and how frames spread over rx chains. */
@@ -197,6 +198,54 @@ class ReceiveLayoutTest {
         assertThat(rig.pollRx(0)).isNotNull();
         assertThat(rig.pollRx(0)).isNotNull();
         assertThat(rig.notifier.used.get(0) - before).isEqualTo(1);
+    }
+
+    /**
+     * The one-buffer header is stored only where the buffer does not hold it already: a driver that
+     * reposts its buffers finds the same header in the same place, and a store would take the line from
+     * its core for nothing. Three buffers: the header already right, wrong in its first eight bytes
+     * (flags), wrong in its last four (csum_offset); through both paths that write one-buffer headers (a
+     * run of a batch, a single frame). Every header ends right, and only the two wrong ones are stored.
+     */
+    @ParameterizedTest(name = "packed={0}, batch={1}")
+    @CsvSource({"false,true", "true,true", "false,false", "true,false"})
+    void aHeaderAlreadyInPlaceIsNotStoredAgain(boolean packed, boolean batch) throws Exception {
+        InterceptingMemory[] deviceMemory = new InterceptingMemory[1];
+        // without CTRL_RX nothing is filtered: a batch reaches the queue whole, as runs of frames
+        NetRig rig = new NetRig(new CapturingBackend(), NetRig.options().build(), packed, 1L << NetFeatures.CTRL_RX,
+                m -> deviceMemory[0] != null ? deviceMemory[0] : (deviceMemory[0] = new InterceptingMemory(m)));
+        byte[] right = new byte[NetHeader.SIZE];
+        right[NetHeader.NUM_BUFFERS] = 1;
+        byte[] wrongFlags = right.clone();
+        wrongFlags[NetHeader.FLAGS] = 1;
+        byte[] wrongCsumOffset = right.clone();
+        wrongCsumOffset[NetHeader.CSUM_OFFSET] = 6;
+        byte[][] headers = {right, wrongFlags, wrongCsumOffset};
+        long[] headerAt = new long[headers.length];
+        ByteBuffer[] frames = new ByteBuffer[headers.length];
+        for (int i = 0; i < headers.length; i++) {
+            headerAt[i] = rig.rxBuffers.get(rig.postRx(0, 256))[0];
+            rig.memory.map().write(headerAt[i], headers[i], 0, NetHeader.SIZE); // the driver's side
+            frames[i] = ByteBuffer.wrap(Frames.frame(Frames.mac(1), Frames.mac(2), 60 + i, i));
+        }
+
+        if (batch) {
+            assertThat(rig.backend.sink.receive(frames, frames.length)).isEqualTo(frames.length);
+            rig.backend.sink.flush();
+        } else {
+            for (ByteBuffer frame : frames) {
+                assertThat(rig.backend.deliver(frame.array())).isTrue();
+            }
+        }
+
+        for (ByteBuffer frame : frames) {
+            NetRig.Used used = rig.pollRx(0);
+            assertPlainHeader(used.bytes(), 1);
+            assertThat(Arrays.copyOfRange(used.bytes(), NetHeader.SIZE, used.bytes().length)).isEqualTo(frame.array());
+        }
+        assertThat(deviceMemory[0].storesInto(headerAt[0], NetHeader.SIZE)).as("right already: not stored").isZero();
+        assertThat(deviceMemory[0].storesInto(headerAt[1], NetHeader.SIZE)).as("wrong flags").isEqualTo(1);
+        assertThat(deviceMemory[0].storesInto(headerAt[2], NetHeader.SIZE)).as("wrong csum_offset").isEqualTo(1);
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

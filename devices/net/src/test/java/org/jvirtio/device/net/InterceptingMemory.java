@@ -1,22 +1,30 @@
 package org.jvirtio.device.net;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 import org.jvirtio.api.memory.GuestMemory;
 import org.jvirtio.api.memory.GuestMemoryException;
 
 /**
- * Guest memory that says it holds every address its delegate holds, but refuses bulk writes that start
- * at a chosen address: what a device meets when the front end truncates a memory file after a chain was
- * checked (a write fails between the pop and the copy), which no real ring can stage on cue.
+ * Guest memory between a device and its delegate, for what no real ring can stage or show:
+ * <ul>
+ * <li>it says it holds every address its delegate holds, but refuses bulk writes that start at a chosen
+ * address: what a device meets when the front end truncates a memory file after a chain was checked (a
+ * write fails between the pop and the copy);
+ * <li>it records the range of every store, so that a test can tell a store that left the bytes as they
+ * were from no store at all.
+ * </ul>
  */
-final class WriteRefusingMemory implements GuestMemory {
+final class InterceptingMemory implements GuestMemory {
     private final GuestMemory delegate;
     private final Set<Long> refused = new HashSet<>();
+    private final List<long[]> stores = new ArrayList<>();
 
-    WriteRefusingMemory(GuestMemory delegate) {
+    InterceptingMemory(GuestMemory delegate) {
         this.delegate = delegate;
     }
 
@@ -24,10 +32,25 @@ final class WriteRefusingMemory implements GuestMemory {
         refused.add(address);
     }
 
+    /** How many stores so far wrote at least one byte of {@code [address, address + length)}. */
+    synchronized int storesInto(long address, int length) {
+        int n = 0;
+        for (long[] store : stores) {
+            if (store[0] < address + length && address < store[0] + store[1]) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     private void check(long address, int length) {
         if (refused.contains(address)) {
             throw new GuestMemoryException("refused by the test", address, length);
         }
+    }
+
+    private synchronized void stored(long address, int length) {
+        stores.add(new long[] {address, length});
     }
 
     @Override
@@ -53,12 +76,14 @@ final class WriteRefusingMemory implements GuestMemory {
     @Override
     public void write(long address, ByteBuffer src) {
         check(address, src.remaining());
+        stored(address, src.remaining());
         delegate.write(address, src);
     }
 
     @Override
     public void write(long address, byte[] src, int offset, int length) {
         check(address, length);
+        stored(address, length);
         delegate.write(address, src, offset, length);
     }
 
@@ -84,21 +109,25 @@ final class WriteRefusingMemory implements GuestMemory {
 
     @Override
     public void putByte(long address, byte value) {
+        stored(address, 1);
         delegate.putByte(address, value);
     }
 
     @Override
     public void putShort(long address, short value) {
+        stored(address, 2);
         delegate.putShort(address, value);
     }
 
     @Override
     public void putInt(long address, int value) {
+        stored(address, 4);
         delegate.putInt(address, value);
     }
 
     @Override
     public void putLong(long address, long value) {
+        stored(address, 8);
         delegate.putLong(address, value);
     }
 
@@ -109,6 +138,7 @@ final class WriteRefusingMemory implements GuestMemory {
 
     @Override
     public void putShortRelease(long address, short value) {
+        stored(address, 2);
         delegate.putShortRelease(address, value);
     }
 
