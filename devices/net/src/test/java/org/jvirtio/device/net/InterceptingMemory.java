@@ -15,8 +15,9 @@ import org.jvirtio.api.memory.GuestMemoryException;
  * <li>it says it holds every address its delegate holds, but refuses bulk writes that start at a chosen
  * address: what a device meets when the front end truncates a memory file after a chain was checked (a
  * write fails between the pop and the copy);
- * <li>it records the range of every store, so that a test can tell a store that left the bytes as they
- * were from no store at all.
+ * <li>it records the range of every store made through it ({@code write}, {@code put*}), so that a test
+ * can tell a store that left the bytes as they were from no store at all. Stores into a buffer that
+ * {@link #view} returned bypass it and are not seen.
  * </ul>
  */
 final class InterceptingMemory implements GuestMemory {
