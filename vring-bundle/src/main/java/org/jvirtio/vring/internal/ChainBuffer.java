@@ -44,7 +44,12 @@ public final class ChainBuffer implements DescriptorChain {
     }
 
     void reset(GuestMemory memory, int head) {
-        this.memory = memory;
+        // Stored only when it changes (a new memory table): this view lives as long as its queue, so it
+        // ends up in the old generation, where G1's write barrier for a reference store crossing
+        // regions runs a StoreLoad fence, and one fence per pop waits for every store still buffered.
+        if (this.memory != memory) {
+            this.memory = memory;
+        }
         this.head = head;
         this.ringSlots = 0;
         this.count = 0;

@@ -24,7 +24,10 @@ final class RxBuffer {
     void copyFrom(DescriptorChain chain) {
         head = chain.head();
         ringSlots = chain.ringSlots();
-        memory = chain.memory();
+        GuestMemory chainMemory = chain.memory();
+        if (memory != chainMemory) { // as in SingleBufferRun: a reference store costs a fence in the old generation
+            memory = chainMemory;
+        }
         bytes = chain.writableBytes();
         int first = chain.readableCount();
         segments = chain.count() - first;

@@ -187,7 +187,7 @@ public final class RxQueue {
      * Pops a single-buffer chain for each of up to {@code max} frames from {@code from} on, into
      * {@link #run}, and stops at the first frame that needs the general way: none held from an earlier
      * frame, the ring empty, a frame too long, or a chain that is not one writable descriptor with room
-     * (that chain is held, or discarded, for the general way to go on with).
+     * in the run's guest memory (that chain is held, or discarded, for the general way to go on with).
      *
      * @return how many chains were popped into the run
      */
@@ -202,11 +202,10 @@ public final class RxQueue {
                 break;
             }
             if (chain.count() != 1 || chain.readableCount() != 0
-                    || chain.writableBytes() < NetHeader.SIZE + (long) length) {
+                    || chain.writableBytes() < NetHeader.SIZE + (long) length || !run.add(chain)) {
                 admit();
                 break;
             }
-            run.add(chain);
             n++;
         }
         return n;
@@ -224,12 +223,12 @@ public final class RxQueue {
     private long writeRun(ByteBuffer[] frames, int from) {
         SingleBufferRun r = run;
         int n = r.size;
+        GuestMemory memory = r.memory;
         long bytes = 0;
         for (int i = 0; i < n; i++) {
             ByteBuffer frame = frames[from + i];
             int length = frame.remaining();
-            if (writeHeader(r.memory[i], r.address[i])
-                    && writeFrame(r.memory[i], r.address[i] + NetHeader.SIZE, frame)) {
+            if (writeHeader(memory, r.address[i]) && writeFrame(memory, r.address[i] + NetHeader.SIZE, frame)) {
                 r.written[i] = NetHeader.SIZE + length;
                 bytes += length;
             } else {
